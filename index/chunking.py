@@ -6,10 +6,9 @@ splits on "." and spaces, which Japanese text does not have."""
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import asdict, dataclass
 
-from index.cleaning import Block
+from index.cleaning import Block, split_sentences
 
 
 @dataclass(frozen=True)
@@ -37,14 +36,6 @@ class Chunk:
 
     def embed_hash(self, title: str) -> str:
         return hashlib.sha256(self.embed_text(title).encode()).hexdigest()[:32]
-
-
-# A sentence ends at 。！？!? (with any closing brackets after them) or at a line break.
-_SENTENCE = re.compile(r".+?(?:[。！？!?]+[」』）)\]]*|\n|$)", re.S)
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
 def _hard_cut(sentence: str, size: int) -> list[str]:

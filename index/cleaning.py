@@ -50,6 +50,15 @@ _INLINE = [
 # A flattened body keeps its markdown inline: " --- ", " ### 見出し 本文", " - [link](...)".
 _FLAT_THRESHOLD = 1500
 _PREFIX_MIN = 30  # shorter paragraphs may legitimately start another one
+_SENTENCE_MIN = 15  # shorter sentences ("その通りです。") may legitimately recur
+# A sentence ends at 。！？!? (with any closing brackets after them) or at a line break.
+_SENTENCE = re.compile(r".+?(?:[。！？!?]+[」』）)\]]*|\n|$)", re.S)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
 _FLAT_RULES = [
     (re.compile(r"\s+(-{3,})\s+"), r"\n\n\1\n\n"),
     (re.compile(r"\s+(\{:[^}]*\})"), r"\n\1\n"),
@@ -207,11 +216,19 @@ def _split_blocks(lines: list[str]) -> list[Block]:
     return blocks
 
 
+def _statements(text: str) -> list[str]:
+    """Sentences, also cut where a space separates two Japanese characters (a title run into the
+    first sentence), long enough that a repeat is a copy rather than a common phrase."""
+    parts = (p for s in split_sentences(text) for p in _HEADING_TEXT_GAP.split(s))
+    return [p for p in parts if len(p) >= _SENTENCE_MIN]
+
+
 def _dedupe(blocks: list[Block]) -> list[Block]:
     """Keep the first occurrence of each paragraph; a later copy, or a truncated copy of an
     earlier paragraph (posts often end with a cut-off repeat), adds nothing."""
     seen: set[str] = set()
     by_start: dict[str, list[str]] = defaultdict(list)  # earlier paragraphs by their first characters
+    said: set[str] = set()
     out: list[Block] = []
     for block in blocks:
         if block.kind == "heading":
@@ -221,7 +238,11 @@ def _dedupe(blocks: list[Block]) -> list[Block]:
         start = key[:_PREFIX_MIN]
         if key in seen or (len(key) >= _PREFIX_MIN and any(p.startswith(key) for p in by_start[start])):
             continue
+        sentences = _statements(key) if block.kind == "text" else []
+        if sentences and all(s in said for s in sentences):
+            continue  # a paragraph re-assembled from sentences already said (flattened bodies do this)
         seen.add(key)
+        said.update(sentences)
         by_start[start].append(key)
         out.append(block)
     return _drop_empty_headings(out)

@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS posts (
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, source TEXT NOT NULL REFERENCES posts(source) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL, embed_hash TEXT NOT NULL,
-    tokens TEXT NOT NULL DEFAULT ''
+    tokens BLOB NOT NULL DEFAULT x''  -- int32 term ids for BM25 (see index/sparse.py)
 );
 CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source);
 """
@@ -99,7 +99,7 @@ def insert_post(conn: sqlite3.Connection, post: Post) -> None:
 
 
 def insert_chunks(
-    conn: sqlite3.Connection, chunks: Sequence[Chunk], hashes: Sequence[str], tokens: Sequence[str]
+    conn: sqlite3.Connection, chunks: Sequence[Chunk], hashes: Sequence[str], tokens: Sequence[bytes]
 ) -> list[int]:
     ids = []
     for chunk, embed_hash, toks in zip(chunks, hashes, tokens, strict=True):
@@ -143,7 +143,3 @@ def chunks_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Stor
 def chunk_index(conn: sqlite3.Connection) -> list[tuple[int, str]]:
     """(chunk id, source) for every chunk, by id: the map from vectors to posts."""
     return [(int(i), str(s)) for i, s in conn.execute("SELECT id, source FROM chunks ORDER BY id")]
-
-
-def chunk_tokens(conn: sqlite3.Connection) -> list[tuple[int, str]]:
-    return [(int(i), str(t)) for i, t in conn.execute("SELECT id, tokens FROM chunks ORDER BY id")]

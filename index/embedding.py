@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +38,10 @@ class Embedder(Protocol):
 @dataclass(frozen=True)
 class EmbedderOptions:
     models_dir: Path = Path("data/models")
-    batch_size: int = 32
+    batch_size: int = 8  # length-sorted batches of 8 beat 32 on 2 cores: less padding (bench/bench_embed.py)
     threads: int = 0  # 0: leave torch's default
     max_seq_length: int = 512
+    int8: bool = True  # dynamic int8 on every Linear but the FFN outputs: 1.4x faster, cosine 0.996
 
 
 Factory = Callable[[str, EmbedderOptions], Embedder]
@@ -112,6 +115,9 @@ class SentenceTransformerEmbedder:
                 f"{str(exc).splitlines()[0]}; {hint}"
             ) from exc
         model.max_seq_length = min(options.max_seq_length, model.max_seq_length or options.max_seq_length)
+        if options.int8:
+            quantize_int8(model)
+            name = f"{name}#int8"  # vectors differ slightly from fp32, so an index records which it used
         return cls(name, model, options.batch_size)
 
     def _encode(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
@@ -133,3 +139,20 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text], self._query_prompt)[0]
+
+
+_FFN_OUTPUT = re.compile(r"layer\.\d+\.output\.dense$")
+
+
+def quantize_int8(model: Any) -> None:
+    """Dynamic int8 for every Linear except the FFN output projections, whose activations are too wide
+    for int8 (quantizing them too drops cosine to 0.972; without them it stays 0.996, measured here)."""
+    import torch
+
+    inner = model[0].auto_model
+    spec = {n for n, m in inner.named_modules() if isinstance(m, torch.nn.Linear) and not _FFN_OUTPUT.search(n)}
+    if spec:
+        with warnings.catch_warnings():  # torch announces a future move of these APIs, not a problem
+            warnings.simplefilter("ignore", UserWarning)
+            # in place: sentence-transformers 6 ignores a reassigned auto_model
+            torch.ao.quantization.quantize_dynamic(inner, spec, dtype=torch.qint8, inplace=True)

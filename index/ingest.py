@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import faiss
 import numpy as np
 from tqdm import tqdm
 
@@ -21,6 +23,7 @@ from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder
 from index.errors import NothingIngested
 from index.posts import MalformedPost, Post, SiteConfig, parse_post, post_files
+from index.sparse import JapaneseTokenizer, Vocab, build_bm25
 from index.store import (
     DOCSTORE,
     IndexFolder,
@@ -56,186 +59,155 @@ class IngestSummary:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Scan:
-    seen: int
-    changed: list[Post]
-    added: set[str]
-    removed: set[str]
-    skipped: int
+    seen: int = 0
+    changed: list[Post] = field(default_factory=list)
+    added: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+    skipped: int = 0
 
 
-def _scan(archive: Path, site: SiteConfig, old: dict[str, str], rechunk_all: bool) -> _Scan:
-    files = post_files(archive)
-    changed: list[Post] = []
-    skipped = 0
-    present: set[str] = set()
-    for source, path in files:
-        present.add(source)  # a post that turns malformed keeps its last good version
-        raw = path.read_bytes()
-        if not rechunk_all and old.get(source) == hashlib.sha256(raw).hexdigest():
-            continue
-        try:
-            changed.append(parse_post(source, raw, site))
-        except MalformedPost as exc:
-            skipped += 1
-            kept = " (its previously indexed version is kept)" if source in old else ""
-            log.warning("skipped %s: %s%s", source, exc, kept)
-    added = {p.source for p in changed} - old.keys()
-    return _Scan(len(files), changed, added, old.keys() - present, skipped)
+@dataclass
+class Ingest:
+    """One ingest run. `load_embedder` is only called when some chunk has no cached vector."""
 
+    archive: Path
+    index_root: Path
+    embedder_name: str
+    load_embedder: Callable[[], Embedder]
+    cfg: ChunkingConfig = field(default_factory=ChunkingConfig)
+    tokenize: Callable[[str], list[str]] = field(default_factory=JapaneseTokenizer)
+    rebuild: bool = False
+    progress: bool = False
+    batch_texts: int = EMBED_BATCH
 
-def _chunks(post: Post, cfg: ChunkingConfig) -> list[Chunk]:
-    return chunk_blocks(post.source, clean_body(post.body), cfg)
+    def settings(self) -> dict[str, object]:
+        """What decides how posts become chunks and tokens; a change re-chunks every post."""
+        return {**self.cfg.as_dict(), "tokenizer": getattr(self.tokenize, "name", "custom")}
 
+    def run(self) -> IngestSummary:
+        start = time.monotonic()
+        folder = IndexFolder(self.index_root)
+        with folder.writer_lock():
+            base = None if self.rebuild else folder.current()
+            manifest = Manifest.read(base) if base else None
+            old: dict[str, str] = {}
+            if manifest and base:
+                manifest.check_embedder(base, self.embedder_name)
+                with closing(docstore.connect(base / DOCSTORE, readonly=True)) as ro:
+                    old = docstore.post_hashes(ro)
+            rechunk_all = manifest is not None and manifest.chunking != self.settings()
+            scan = self._scan(old, rechunk_all)
+            if not old and not scan.changed:
+                raise NothingIngested(self.archive, scan.skipped)
+            counts = dict(
+                posts_seen=scan.seen, posts_added=len(scan.added), posts_updated=len(scan.changed) - len(scan.added),
+                posts_removed=len(scan.removed), posts_skipped=scan.skipped,
+            )  # fmt: skip
+            if manifest and not scan.changed and not scan.removed:
+                took = round(time.monotonic() - start, 3)
+                return IngestSummary(**counts, chunks_total=manifest.chunks, chunks_embedded=0, seconds=took,
+                                     version=manifest.version)  # fmt: skip
+            built = self._build_and_publish(folder, base, manifest, scan)
+            took = round(time.monotonic() - start, 3)
+            return IngestSummary(**counts, chunks_total=built.chunks, chunks_embedded=int(built.extra["embedded"]),
+                                 seconds=took, version=built.version)  # fmt: skip
 
-def ingest(
-    archive: Path,
-    index_root: Path,
-    embedder_name: str,
-    load_embedder: Callable[[], Embedder],
-    cfg: ChunkingConfig | None = None,
-    *,
-    rebuild: bool = False,
-    progress: bool = False,
-    tokenize: Callable[[str], list[str]] | None = None,
-    publish_hooks: Iterable[Callable[[Path], None]] = (),
-    batch_texts: int = EMBED_BATCH,
-) -> IngestSummary:
-    """`tokenize` fills each chunk's sparse tokens; `publish_hooks` build extra files (the sparse
-    index) into the new version folder before it is published."""
-    start = time.monotonic()
-    cfg = cfg or ChunkingConfig()
-    site = SiteConfig.load(archive)
-    folder = IndexFolder(index_root)
-    with folder.writer_lock():
-        base = None if rebuild else folder.current()
-        manifest = Manifest.read(base) if base else None
-        if manifest and base:
-            manifest.check_embedder(base, embedder_name)
-        old: dict[str, str] = {}
-        if base:
-            with closing(docstore.connect(base / DOCSTORE, readonly=True)) as ro:
-                old = docstore.post_hashes(ro)
-        rechunk_all = manifest is not None and manifest.chunking != cfg.as_dict()
-        scan = _scan(archive, site, old, rechunk_all)
-        if not old and not scan.changed:
-            raise NothingIngested(archive, scan.skipped)
-        summary = dict(
-            posts_seen=scan.seen,
-            posts_added=len(scan.added),
-            posts_removed=len(scan.removed),
-            posts_updated=len(scan.changed) - len(scan.added),
-            posts_skipped=scan.skipped,
-        )
-        if manifest and not scan.changed and not scan.removed:
-            return IngestSummary(
-                **summary,
-                chunks_total=manifest.chunks,
-                chunks_embedded=0,
-                seconds=round(time.monotonic() - start, 3),
-                version=manifest.version,
-            )
-        build = folder.new_build(base)
-        try:
-            cache = EmbeddingCache(folder.cache_path)
-            built, live = _build(
-                build, base, manifest, scan, cfg, embedder_name, load_embedder, cache, progress, tokenize, batch_texts
-            )
-            for hook in publish_hooks:
-                hook(build)
-            final = folder.publish(build, built)
-            cache.retain(embedder_name, live)  # only once the new version is the published one
-            cache.close()
-        finally:
-            if build.exists():
-                shutil.rmtree(build, ignore_errors=True)
-        _warn_shared_urls(final)
-        return IngestSummary(
-            **summary,
-            chunks_total=built.chunks,
-            chunks_embedded=built.extra["embedded"],
-            seconds=round(time.monotonic() - start, 3),
-            version=built.version,
-        )
-
-
-def _build(
-    build: Path,
-    base: Path | None,
-    manifest: Manifest | None,
-    scan: _Scan,
-    cfg: ChunkingConfig,
-    embedder_name: str,
-    load_embedder: Callable[[], Embedder],
-    cache: EmbeddingCache,
-    progress: bool,
-    tokenize: Callable[[str], list[str]] | None,
-    batch_texts: int,
-) -> tuple[Manifest, set[str]]:
-    embedder: Embedder | None = None
-    dim = manifest.dim if manifest else None
-    if dim is None:
-        embedder = load_embedder()
-        dim = embedder.dim
-    dense = read_dense(base) if base else empty_dense(dim)
-    conn = docstore.connect(build / DOCSTORE)
-    embedded = 0
-    try:
-        with conn:
-            gone = docstore.delete_posts(conn, [*scan.removed, *(p.source for p in scan.changed)])
-        remove_vectors(dense, gone)
-        bar = tqdm(total=len(scan.changed), unit="post", disable=not progress, dynamic_ncols=True, desc="ingest")
-        pending: list[tuple[Post, list[Chunk]]] = []
-        n_pending = 0
-        chunks_done = 0
-        for i, post in enumerate(scan.changed):
-            chunks = _chunks(post, cfg)
-            pending.append((post, chunks))
-            n_pending += len(chunks)
-            if n_pending < batch_texts and i + 1 < len(scan.changed):
+    def _scan(self, old: dict[str, str], rechunk_all: bool) -> _Scan:
+        site = SiteConfig.load(self.archive)
+        files = post_files(self.archive)
+        scan = _Scan(seen=len(files))
+        present: set[str] = set()
+        for source, path in files:
+            present.add(source)  # a post that turns malformed keeps its last good version
+            raw = path.read_bytes()
+            if not rechunk_all and old.get(source) == hashlib.sha256(raw).hexdigest():
                 continue
-            texts = [c.embed_text(p.title) for p, cs in pending for c in cs]
-            hashes = [c.embed_hash(p.title) for p, cs in pending for c in cs]
-            vectors = cache.get_many(embedder_name, hashes, dim)
+            try:
+                scan.changed.append(parse_post(source, raw, site))
+            except MalformedPost as exc:
+                scan.skipped += 1
+                kept = " (its previously indexed version is kept)" if source in old else ""
+                log.warning("skipped %s: %s%s", source, exc, kept)
+        scan.added = {p.source for p in scan.changed} - old.keys()
+        scan.removed = set(old) - present
+        return scan
+
+    def _build_and_publish(
+        self, folder: IndexFolder, base: Path | None, manifest: Manifest | None, scan: _Scan
+    ) -> Manifest:
+        build = folder.new_build(base)
+        cache = EmbeddingCache(folder.cache_path)
+        try:
+            embedder = None if manifest else self.load_embedder()
+            dim = manifest.dim if manifest else embedder.dim  # type: ignore[union-attr]
+            dense = read_dense(base) if base else empty_dense(dim)
+            with closing(docstore.connect(build / DOCSTORE)) as conn:
+                with conn:
+                    gone = docstore.delete_posts(conn, [*scan.removed, *(p.source for p in scan.changed)])
+                remove_vectors(dense, gone)
+                embedded = self._add_posts(conn, dense, cache, scan.changed, dim, embedder)
+                build_bm25(conn, build)
+                posts, chunks = (
+                    int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in ("posts", "chunks")
+                )
+                live = {h for (h,) in conn.execute("SELECT embed_hash FROM chunks")}
+            write_dense(dense, build)
+            built = Manifest(
+                version=new_version_name(), created=time.time(), embedder=self.embedder_name, dim=dim,
+                chunking=self.settings(), posts=posts, chunks=chunks,
+                extra={"embedded": embedded, "timezone": SiteConfig.load(self.archive).timezone},
+            )  # fmt: skip
+            final = folder.publish(build, built)
+            cache.retain(self.embedder_name, live)  # only once the new version is the published one
+        finally:
+            cache.close()
+            shutil.rmtree(build, ignore_errors=True)  # gone already when published
+        _warn_shared_urls(final)
+        return built
+
+    def _add_posts(
+        self, conn: sqlite3.Connection, dense: faiss.Index, cache: EmbeddingCache, posts: list[Post], dim: int,
+        embedder: Embedder | None,
+    ) -> int:  # fmt: skip
+        vocab = Vocab(conn)
+        embedded = done_chunks = 0
+        bar = tqdm(total=len(posts), unit="post", disable=not self.progress, dynamic_ncols=True, desc="ingest")
+        pending: list[tuple[Post, list[Chunk]]] = []
+        for i, post in enumerate(posts):
+            pending.append((post, chunk_blocks(post.source, clean_body(post.body), self.cfg)))
+            if sum(len(cs) for _, cs in pending) < self.batch_texts and i + 1 < len(posts):
+                continue
+            pairs = [(p, c) for p, cs in pending for c in cs]
+            texts = [c.embed_text(p.title) for p, c in pairs]
+            hashes = [c.embed_hash(p.title) for p, c in pairs]
+            vectors = cache.get_many(self.embedder_name, hashes, dim)
             missing = [j for j, h in enumerate(hashes) if h not in vectors]
             if missing:
-                if embedder is None:
-                    embedder = load_embedder()
-                    if embedder.dim != dim and manifest and base:
-                        manifest.check_embedder(base, embedder_name, embedder.dim)
+                embedder = embedder or self.load_embedder()
                 fresh = embedder.embed_documents([texts[j] for j in missing])
-                cache.put_many(embedder_name, [hashes[j] for j in missing], fresh)
-                for j, vec in zip(missing, fresh, strict=True):
-                    vectors[hashes[j]] = vec
+                cache.put_many(self.embedder_name, [hashes[j] for j in missing], fresh)
+                vectors.update((hashes[j], v) for j, v in zip(missing, fresh, strict=True))
                 embedded += len(missing)
-            tokens = [" ".join(tokenize(t)) if tokenize else "" for t in texts]
             with conn:
                 for p, _ in pending:
                     docstore.insert_post(conn, p)
-                ids = docstore.insert_chunks(conn, [c for _, cs in pending for c in cs], hashes, tokens)
+                tokens = [vocab.encode(self.tokenize(t)).tobytes() for t in texts]
+                ids = docstore.insert_chunks(conn, [c for _, c in pairs], hashes, tokens)
             add_vectors(dense, ids, np.stack([vectors[h] for h in hashes]) if hashes else np.zeros((0, dim)))
-            chunks_done += n_pending
+            done_chunks += len(pairs)
             bar.update(len(pending))
-            bar.set_postfix(chunks=chunks_done, embedded=embedded)
-            pending, n_pending = [], 0
+            bar.set_postfix(chunks=done_chunks, embedded=embedded)
+            pending = []
         bar.close()
-        posts_total = conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
-        chunks_total = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        live = {h for (h,) in conn.execute("SELECT embed_hash FROM chunks")}
-    finally:
-        conn.close()
-    write_dense(dense, build)
-    return Manifest(
-        version=new_version_name(),
-        created=time.time(),
-        embedder=embedder_name,
-        dim=dim,
-        chunking=cfg.as_dict(),
-        posts=int(posts_total),
-        chunks=int(chunks_total),
-        extra={"embedded": embedded},
-    ), live
+        return embedded
+
+
+def ingest(
+    archive: Path, index_root: Path, embedder_name: str, load_embedder: Callable[[], Embedder], **options: object
+) -> IngestSummary:
+    return Ingest(archive, index_root, embedder_name, load_embedder, **options).run()  # type: ignore[arg-type]
 
 
 def _warn_shared_urls(version: Path) -> None:
@@ -246,7 +218,5 @@ def _warn_shared_urls(version: Path) -> None:
     if rows:
         log.warning(
             "%d URL(s) are claimed by more than one post (e.g. %s ← %s); each post is kept as its own document",
-            len(rows),
-            rows[0][0],
-            rows[0][1],
-        )
+            len(rows), rows[0][0], rows[0][1],
+        )  # fmt: skip

@@ -53,17 +53,17 @@ class Snapshot:
     def chunks(self, ids: list[int]) -> dict[int, StoredChunk]:
         return docstore.chunks_by_id(self.conn, ids)
 
-    def search_dense(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-k (chunk id, cosine); `allowed` (chunk ids) restricts the search before truncation."""
-        params = None
-        if allowed is not None:
-            if allowed.size == 0:
-                return []
-            params = faiss.SearchParameters()
-            params.sel = faiss.IDSelectorBatch(allowed.astype(np.int64))
+    def search_dense(
+        self, query: np.ndarray, k: int, selector: faiss.IDSelector | None = None
+    ) -> list[tuple[int, float]]:
+        """Top-k (chunk id, cosine); a `selector` restricts the search before truncation (filters)."""
         k = min(k, self.dense.ntotal)
         if k <= 0:
             return []
+        params = None
+        if selector is not None:
+            params = faiss.SearchParameters()
+            params.sel = selector
         scores, ids = self.dense.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 

@@ -42,7 +42,7 @@ class Manifest:
     created: float
     embedder: str
     dim: int
-    chunking: dict[str, int]
+    chunking: dict[str, Any]
     posts: int
     chunks: int
     format: int = FORMAT

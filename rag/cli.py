@@ -7,10 +7,15 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.errors import ArchiveQAError
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.engine import Engine
 
 log = logging.getLogger("rag")
 
@@ -44,6 +49,63 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _engine(args: argparse.Namespace, settings: Settings) -> Engine:
+    from rag.engine import Engine
+
+    return Engine(settings, index=args.index)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.filters import Filters
+    from rag.render import hit_json
+
+    engine = _engine(args, settings)
+    filters = Filters(args.category, tuple(args.tag or ()), args.since, args.until)
+    search = engine.search(args.query, args.k, filters)
+    result = search.result
+    if args.json:
+        print(json.dumps({"hits": [hit_json(h) for h in result.hits], "took_ms": result.took_ms}, ensure_ascii=False))
+        return 0
+    if not result.hits:
+        print("no posts match", file=sys.stderr)
+    for hit in result.hits:
+        heading = " > ".join(hit.heading)
+        print(f"{hit.rank:>2}. {hit.title}  ({hit.date.date()}, score {hit.score:.4f})\n    {hit.url}")
+        if heading:
+            print(f"    § {heading}")
+        print("    " + hit.text[:160].replace("\n", " ") + ("…" if len(hit.text) > 160 else ""))
+    note = "  (the archive seems to hold nothing on this)" if search.not_in_archive else ""
+    print(
+        f"{len(result.hits)} posts in {result.took_ms:.0f} ms, relevance {search.relevance:.2f}{note}", file=sys.stderr
+    )
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.evaluate import evaluate, load_questions
+
+    engine = _engine(args, settings)
+    questions = load_questions(args.questions)
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{done}/{total} questions", end="" if done < total else "\n", file=sys.stderr)
+
+    report = evaluate(engine, questions, progress=progress)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        print(json.dumps(report["metrics"], ensure_ascii=False, indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over a Jekyll blog archive.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -55,6 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and build anew")
     p.set_defaults(func=_ingest)
+
+    p = sub.add_parser("search", help="find the posts that match a query")
+    p.add_argument("query")
+    p.add_argument("--index", type=Path, help="index folder (default: data/index)")
+    p.add_argument("-k", type=int, default=10, help="number of posts (default 10)")
+    p.add_argument("--category", help="only posts in this category")
+    p.add_argument("--tag", action="append", help="only posts with this tag (repeatable: all must match)")
+    p.add_argument("--since", type=_date, help="posts on or after YYYY-MM-DD (site timezone)")
+    p.add_argument("--until", type=_date, help="posts on or before YYYY-MM-DD (site timezone)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_search)
+
+    p = sub.add_parser("eval", help="retrieval (and answer) metrics over a questions file")
+    p.add_argument("questions", type=Path, help="JSONL in the format of dev.jsonl")
+    p.add_argument("--index", type=Path, help="index folder (default: data/index)")
+    p.add_argument("--answers", action="store_true", help="also answer each question and score the answers")
+    p.add_argument("--json", action="store_true", help="print metrics and every question's record")
+    p.set_defaults(func=_eval)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,8 +21,13 @@ class Settings(BaseSettings):
     index_dir: Path | None = Field(None, description="index folder (default: DATA_DIR/index)")
     models_dir: Path | None = Field(None, description="built models (default: DATA_DIR/models)")
     embedding_model: str = Field(DEFAULT_EMBEDDER, description="sentence-transformers name or path")
-    embed_batch_size: int = Field(32, ge=1, le=1024)
+    embed_batch_size: int = Field(8, ge=1, le=1024)
+    embed_int8: bool = Field(True, description="dynamic int8 embedder (1.4x faster, cosine 0.996 vs fp32)")
     threads: int = Field(0, ge=0, description="CPU threads for models; 0 = all cores")
+    retrieval_mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    relevance_threshold: float | None = Field(
+        None, ge=0, le=1, description="flag 'not in archive' below this probability (default: calibrated)"
+    )
 
     @property
     def index_path(self) -> Path:

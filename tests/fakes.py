@@ -1,18 +1,21 @@
-"""Fakes registered through the same seams production uses (the embedder registry)."""
+"""Fakes registered through the same seams production uses (the embedder and LLM registries)."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
 import os
+import re
 import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from index.cleaning import split_sentences
 from index.embedding import EmbedderOptions, register_embedder
+from rag.llm.base import LLMFailed, Message, Usage, register_llm
 
 
 class HashingEmbedder:
@@ -67,3 +70,65 @@ def _factory(name: str, options: EmbedderOptions) -> HashingEmbedder:
 
 def register() -> None:
     register_embedder("fake", _factory)
+    register_llm_fake()
+
+
+# --- a scripted LLM, registered like the real backends -------------------------------------------
+
+_SOURCE = re.compile(r"^\[(\d+)\] [^\n]*\n(.+?)(?=\n\n\[\d+\] |\n\n(?:\(Earlier|Question:))", re.S | re.M)
+
+
+class ScriptedLLM:
+    """Answers from the prompt's own sources, misbehaving on request:
+    quote (first source's first sentence, cited) · nomarkers · invent (cites [9]) · outside (a fact no
+    source holds) · refuse · fail · slow (no token before the deadline) · obey (follows instructions
+    found inside sources)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.script = name.split(":", 1)[1] or "quote"
+        self.prompts: list[list[Message]] = []
+
+    def stream(self, messages: Sequence[Message], **kw: object) -> Iterator[str | Usage]:
+        self.prompts.append(list(messages))
+        user = messages[-1].content
+        sources = {int(n): text.strip() for n, text in _SOURCE.findall(user)}
+        question = user.split("Question: ", 1)[-1].split("\n", 1)[0]
+        # "Reads" the first source: answers with its sentence sharing most character pairs with the question.
+        first = [max(split_sentences(sources.get(1, "")) or [""], key=lambda sent: _overlap(question, sent))]
+        script = self.script
+        if script == "fail":
+            raise LLMFailed("scripted failure")
+        if script == "slow":
+            time.sleep(float(kw.get("delay", 2.0)))  # type: ignore[arg-type]
+        if script == "refuse":
+            text = "NOT_IN_ARCHIVE"
+        elif script == "nomarkers":
+            text = first[0]
+        elif script == "invent":
+            text = f"{first[0].rstrip('。')}[9]。"
+        elif script == "outside":
+            text = f"{first[0].rstrip('。')}[1]。火星の人口は2030年に12億人に達します[1]。"
+        elif script == "obey" and "無視して" in user:
+            text = "私はハッキングされました。"
+        else:
+            text = f"{first[0].rstrip('。')}[1]。"
+        for i in range(0, len(text), 4):
+            yield text[i : i + 4]
+        yield Usage(len(user), len(text))
+
+
+def _overlap(a: str, b: str) -> int:
+    pairs = {a[i : i + 2] for i in range(len(a) - 1)}
+    return sum(1 for i in range(len(b) - 1) if b[i : i + 2] in pairs)
+
+
+_LLMS: dict[str, ScriptedLLM] = {}
+
+
+def scripted_llm(name: str) -> ScriptedLLM:
+    return _LLMS.setdefault(name, ScriptedLLM(name))
+
+
+def register_llm_fake() -> None:
+    register_llm("fake", lambda name, options: scripted_llm(name))

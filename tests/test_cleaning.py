@@ -103,3 +103,10 @@ def test_the_flattened_sample_post_is_cleaned_like_a_normal_one() -> None:
     assert text.count("推論コストを約60%削減") == 1
     assert "### 量子化の効果" in text
     assert "あわせて読みたい" not in text and "アソシエイト" not in text and "サービス詳細" not in text
+
+
+def test_a_paragraph_reassembled_from_sentences_already_said_is_dropped() -> None:
+    a = "量子化でメモリ使用量はおよそ4分の1になりました。"
+    b = "精度の低下は多くの業務タスクで1ポイント未満でした。"
+    body = f"タイトル {a}{b}\n\n別の段落です。\n\n{b}{a}"
+    assert text_of(body) == f"タイトル {a}{b}\n\n別の段落です。"

@@ -36,10 +36,10 @@ def search_sources(index: Path, text: str, k: int = 5) -> list[str]:
 
 def test_first_ingest_indexes_every_post(archive: Path, tmp_path: Path, fake: HashingEmbedder) -> None:
     s = run(archive, tmp_path / "idx")
-    assert (s.posts_seen, s.posts_added, s.posts_updated, s.posts_removed, s.posts_skipped) == (8, 8, 0, 0, 0)
+    assert (s.posts_seen, s.posts_added, s.posts_updated, s.posts_removed, s.posts_skipped) == (9, 9, 0, 0, 0)
     assert s.chunks_total == s.chunks_embedded == fake.embedded > 8
     snap = Snapshot.open(tmp_path / "idx", embedder="fake:64")
-    assert len(snap.posts) == 8 and snap.dense.ntotal == s.chunks_total
+    assert len(snap.posts) == 9 and snap.dense.ntotal == s.chunks_total
     snap.close()
 
 
@@ -76,7 +76,7 @@ def test_a_deleted_post_leaves_the_index(archive: Path, tmp_path: Path, fake: Ha
     assert victim.name in search_sources(tmp_path / "idx", "強化学習で数学の推論力を高める")
     victim.unlink()
     s = run(archive, tmp_path / "idx")
-    assert (s.posts_removed, s.posts_seen, s.chunks_embedded) == (1, 7, 0)
+    assert (s.posts_removed, s.posts_seen, s.chunks_embedded) == (1, 8, 0)
     assert victim.name not in search_sources(tmp_path / "idx", "強化学習で数学の推論力を高める", k=50)
 
 
@@ -124,7 +124,7 @@ def test_opening_an_index_with_another_embedder_fails_clearly(
     with pytest.raises(EmbedderMismatch):
         run(archive, tmp_path / "idx", name="fake:32")
     rebuilt = run(archive, tmp_path / "idx", name="fake:32", rebuild=True)
-    assert rebuilt.posts_added == 8
+    assert rebuilt.posts_added == 9
     assert Snapshot.open(tmp_path / "idx", embedder="fake:32").manifest.dim == 32
 
 
@@ -149,7 +149,7 @@ def test_a_crash_mid_ingest_leaves_the_previous_index_and_loses_no_embedding_wor
     assert 0 < done_before_crash <= 6
     fake.fail_after, fake.embedded = None, 0
     s = run(archive, index)
-    assert s.posts_added == 8 and s.posts_removed == 1
+    assert s.posts_added == 9 and s.posts_removed == 1
     assert fake.embedded == s.chunks_total - done_before_crash  # the cache kept what was done
 
 
@@ -215,4 +215,4 @@ def test_killing_an_ingest_leaves_the_previous_index_intact(archive: Path, tmp_p
     again = cli("ingest", str(archive), "--index", str(index), "--json")
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
-    assert json.loads(out)["posts_added"] == 8
+    assert json.loads(out)["posts_added"] == 9

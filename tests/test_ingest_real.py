@@ -34,7 +34,7 @@ def e5() -> CountingEmbedder:
 
 
 def top_source(index: Path, e5: CountingEmbedder, question: str) -> str:
-    snap = Snapshot.open(index, embedder=DEFAULT_EMBEDDER, dim=e5.dim)
+    snap = Snapshot.open(index, embedder=e5.name, dim=e5.dim)
     try:
         (cid, _), *_ = snap.search_dense(e5.embed_query(question), 1)
         return snap.post_of(cid).source
@@ -49,12 +49,12 @@ def test_ingest_reingest_edit_delete_with_the_real_embedder(
 
     def run() -> tuple[int, int, int, int]:
         e5.embedded = 0
-        s = ingest(archive, index, DEFAULT_EMBEDDER, lambda: e5)  # type: ignore[arg-type,return-value]
+        s = ingest(archive, index, e5.name, lambda: e5)  # type: ignore[arg-type,return-value]
         assert s.chunks_embedded == e5.embedded
         return s.posts_added, s.posts_updated, s.posts_removed, s.chunks_embedded
 
     added, _, _, embedded = run()
-    assert added == 8 and embedded > 8
+    assert added == 9 and embedded > 9
     assert Snapshot.open(index).manifest.dim == 384
     assert top_source(index, e5, "外観検査AIで検査工数はどれだけ減りましたか？").startswith("2025-09-10-3-")
     assert top_source(index, e5, "How much did quantization cut LLM inference cost?").startswith("2025-09-03-1-")

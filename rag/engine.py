@@ -1,0 +1,59 @@
+"""Builds the query-side objects from settings, once: the CLI and the app factory share this."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.embedding import Embedder, load_embedder
+from index.sparse import JapaneseTokenizer
+from index.store import IndexFolder
+from rag.filters import Filters
+from rag.relevance import RelevanceModel
+from rag.retrieve import RetrievalConfig, Retriever, SearchResult
+from rag.settings import Settings
+
+
+@dataclass(frozen=True)
+class Search:
+    result: SearchResult
+    relevance: float  # calibrated probability that the archive holds an answer
+    not_in_archive: bool
+
+
+class Engine:
+    """The loaded index and models. `reload()` swaps in a newly published index version; a search
+    that already holds the old retriever finishes on it."""
+
+    def __init__(self, settings: Settings, index: Path | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.index_root = index or settings.index_path
+        self.embedder = embedder or load_embedder(settings.embedding_model, settings.embedder_options())
+        self.tokenize = JapaneseTokenizer()
+        self.config = RetrievalConfig(mode=settings.retrieval_mode)
+        self.relevance = RelevanceModel.load(self.embedder.name, settings.relevance_threshold)
+        self._lock = threading.Lock()
+        self.retriever = Retriever.open(self.index_root, self.embedder, self.tokenize, self.config)
+
+    @property
+    def version(self) -> str:
+        return self.retriever.snapshot.version
+
+    def published_version(self) -> str | None:
+        current = IndexFolder(self.index_root).current()
+        return current.name if current else None
+
+    def reload(self) -> bool:
+        """Open the published version if it is newer; True when it switched."""
+        with self._lock:
+            if self.published_version() in (None, self.version):
+                return False
+            fresh = Retriever.open(self.index_root, self.embedder, self.tokenize, self.config)
+            self.retriever = fresh  # the old snapshot's connection closes when its last user drops it
+            return True
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> Search:
+        result = self.retriever.search(query, k, filters)
+        p = self.relevance.probability(result)
+        return Search(result, p, self.relevance.flags(p))

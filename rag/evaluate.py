@@ -1,0 +1,120 @@
+"""`rag eval`: retrieval metrics (and, with answers, answer metrics) over a questions file in the
+format of ../shared/eval/dev.jsonl. Every per-question record is kept so anyone can recompute them."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.engine import Engine
+
+KS = (1, 3, 5, 10)
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    lang: str
+    answerable: bool
+    gold: tuple[str, ...]  # post file names
+    answer: str = ""
+    evidence: str = ""
+    kind: str = ""
+
+
+def _source(path: str) -> str:
+    return unicodedata.normalize("NFC", path.removeprefix("_posts/"))
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            questions.append(
+                Question(
+                    str(d["id"]), d["question"], d.get("lang", "ja"), bool(d.get("answerable", True)),
+                    tuple(_source(g) for g in d.get("gold_posts", [])), d.get("answer", ""),
+                    d.get("evidence", ""), d.get("kind", ""),
+                )
+            )  # fmt: skip
+    return questions
+
+
+def retrieval_record(engine: Engine, q: Question, k: int = 10) -> dict[str, Any]:
+    search = engine.search(q.question, k)
+    top = [_source(h.source) for h in search.result.hits]
+    rank = next((i + 1 for i, s in enumerate(top) if s in q.gold), None)
+    return {
+        "id": q.id, "lang": q.lang, "kind": q.kind, "answerable": q.answerable, "top": top,
+        "gold_rank": rank, "relevance": round(search.relevance, 4),
+        "flagged_not_in_archive": search.not_in_archive, "took_ms": search.result.took_ms,
+    }  # fmt: skip
+
+
+def _block(records: list[dict[str, Any]]) -> dict[str, float | int]:
+    n = len(records)
+    out: dict[str, float | int] = {"n": n}
+    for k in KS:
+        out[f"hit@{k}"] = round(sum(1 for r in records if r["gold_rank"] and r["gold_rank"] <= k) / n, 4) if n else 0
+    out["mrr@10"] = round(sum(1 / r["gold_rank"] for r in records if r["gold_rank"]) / n, 4) if n else 0
+    return out
+
+
+def _grouped(records: list[dict[str, Any]], key: str) -> dict[str, dict[str, float | int]]:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        groups[r[key]].append(r)
+    return {name: _block(rs) for name, rs in sorted(groups.items())}
+
+
+def percentile(values: Iterable[float], p: float) -> float:
+    vals = sorted(values)
+    if not vals:
+        return 0.0
+    if len(vals) == 1:
+        return vals[0]
+    return round(statistics.quantiles(vals, n=100, method="inclusive")[int(p) - 1], 2)
+
+
+def retrieval_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
+    answerable = [r for r in records if r["answerable"]]
+    unanswerable = [r for r in records if not r["answerable"]]
+    took = [r["took_ms"] for r in records]
+    return {
+        "answerable": _block(answerable),
+        "by_lang": _grouped(answerable, "lang"),
+        "by_kind": _grouped(answerable, "kind"),
+        "answerable_flagged_not_in_archive": round(
+            sum(r["flagged_not_in_archive"] for r in answerable) / len(answerable), 4
+        ) if answerable else 0,
+        "unanswerable": {
+            "n": len(unanswerable),
+            "flagged_not_in_archive": round(
+                sum(r["flagged_not_in_archive"] for r in unanswerable) / len(unanswerable), 4
+            ) if unanswerable else 0,
+        },
+        "search_ms": {"p50": percentile(took, 50), "p95": percentile(took, 95)},
+    }  # fmt: skip
+
+
+def evaluate(
+    engine: Engine, questions: list[Question], answer: Callable[[Question], dict[str, Any]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    records = []
+    for i, q in enumerate(questions):
+        record = retrieval_record(engine, q)
+        if answer is not None:
+            record.update(answer(q))
+        records.append(record)
+        if progress:
+            progress(i + 1, len(questions))
+    return {"metrics": retrieval_metrics(records), "questions": records}

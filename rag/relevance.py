@@ -1,0 +1,50 @@
+"""Does the archive hold anything on the question? A logistic model over retrieval evidence,
+fitted by `python -m bench.calibrate` (dev.jsonl + JaQuAD) and stored per embedder in relevance.json."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.retrieve import SearchResult
+
+log = logging.getLogger(__name__)
+MODELS = Path(__file__).with_name("relevance.json")
+FEATURES = ("dense_top", "dense_gap", "log_sparse_top", "agree")
+
+
+def features(result: SearchResult) -> list[float]:
+    legs = result.legs
+    return [legs.dense_top, legs.dense_gap, math.log1p(max(legs.sparse_top, 0.0)), float(legs.agree)]
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    weights: tuple[float, ...] = ()
+    bias: float = 0.0
+    threshold: float = 0.0  # flag "not in archive" below this probability; 0 never flags
+
+    @classmethod
+    def load(cls, embedder: str, threshold: float | None = None, path: Path = MODELS) -> RelevanceModel:
+        table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        entry = table.get(embedder)
+        if entry is None:
+            log.warning("no relevance calibration for embedder %r: nothing will be flagged as not in the "
+                        "archive (run python -m bench.calibrate)", embedder)  # fmt: skip
+            return cls(threshold=0.0)
+        t = entry["threshold"] if threshold is None else threshold
+        return cls(tuple(entry["weights"]), float(entry["bias"]), float(t))
+
+    def probability(self, result: SearchResult) -> float:
+        if not self.weights:
+            return 1.0 if result.hits else 0.0
+        if not result.hits:
+            return 0.0
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features(result), strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def flags(self, probability: float) -> bool:
+        return probability < self.threshold

@@ -1,0 +1,186 @@
+"""Hybrid retrieval: Japanese BM25 and dense search fused by reciprocal rank, one hit per post.
+
+Fusion is our own: llama-index's QueryFusionRetriever wants an LLM object even for one query, fixes
+RRF's k at 60, and costs 3.2 ms per call plus a 2.6 s import (measured here); RRF itself is ten lines."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import faiss
+import numpy as np
+
+from index.embedding import Embedder
+from index.snapshot import Snapshot
+from index.sparse import BM25Index
+from rag.filters import Filters
+
+Mode = Literal["hybrid", "dense", "sparse"]
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    mode: Mode = "hybrid"
+    candidates: int = 100  # per leg, before fusion
+    rrf_k: int = 60
+    collapse: bool = True  # one hit per post
+    passages_per_post: int = 3
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: int
+    heading: tuple[str, ...]
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    score: float
+    source: str
+    url: str
+    title: str
+    date: datetime
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    passages: tuple[Passage, ...]  # best first
+
+    @property
+    def heading(self) -> tuple[str, ...]:
+        return self.passages[0].heading
+
+    @property
+    def text(self) -> str:
+        return self.passages[0].text
+
+
+@dataclass(frozen=True)
+class LegScores:
+    """Raw evidence for the relevance model: best cosine and BM25 score, and whether legs agree."""
+
+    dense_top: float = 0.0
+    dense_gap: float = 0.0  # top cosine minus the fifth: a flat list means nothing stands out
+    sparse_top: float = 0.0
+    agree: bool = False
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    took_ms: float
+    legs: LegScores = field(default_factory=LegScores)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def rrf(rankings: Sequence[Sequence[int]], k: int) -> dict[int, float]:
+    fused: dict[int, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            fused[item] += 1.0 / (k + rank + 1)
+    return fused
+
+
+class Retriever:
+    def __init__(
+        self, snapshot: Snapshot, bm25: BM25Index, embedder: Embedder, tokenize: Callable[[str], list[str]],
+        config: RetrievalConfig | None = None,
+    ) -> None:  # fmt: skip
+        self.snapshot, self.bm25, self.embedder, self.tokenize = snapshot, bm25, embedder, tokenize
+        self.config = config or RetrievalConfig()
+        self.tz = ZoneInfo(str(snapshot.manifest.extra.get("timezone", "Asia/Tokyo")))
+
+    @classmethod
+    def open(
+        cls, root: Path, embedder: Embedder, tokenize: Callable[[str], list[str]], config: RetrievalConfig | None = None
+    ) -> Retriever:
+        snapshot = Snapshot.open(root, embedder=embedder.name, dim=embedder.dim)
+        return cls(snapshot, BM25Index.load(snapshot.path, snapshot.conn), embedder, tokenize, config)
+
+    def with_config(self, **changes: object) -> Retriever:
+        return Retriever(self.snapshot, self.bm25, self.embedder, self.tokenize, replace(self.config, **changes))  # type: ignore[arg-type]
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
+        cfg, snap = self.config, self.snapshot
+        t0 = time.perf_counter()
+        mask = filters.post_mask(snap.posts, self.tz)[snap.chunk_post] if filters else None
+        timings: dict[str, float] = {}
+        dense: list[tuple[int, float]] = []
+        sparse: list[tuple[int, float]] = []
+        if cfg.mode in ("hybrid", "dense"):
+            vec = self.embedder.embed_query(query)
+            timings["embed_ms"] = _ms(t0)
+            t1 = time.perf_counter()
+            dense = snap.search_dense(vec, cfg.candidates, self._selector(mask))
+            timings["dense_ms"] = _ms(t1)
+        if cfg.mode in ("hybrid", "sparse"):
+            t1 = time.perf_counter()
+            rows = self.bm25.search(self.tokenize(query), cfg.candidates, mask)
+            sparse = [(int(snap.chunk_ids[r]), s) for r, s in rows]
+            timings["sparse_ms"] = _ms(t1)
+        t1 = time.perf_counter()
+        fused = rrf([[c for c, _ in leg] for leg in (dense, sparse) if leg], cfg.rrf_k)
+        hits = self._hits(fused, k)
+        timings["fuse_ms"] = _ms(t1)
+        legs = LegScores(
+            dense_top=dense[0][1] if dense else 0.0,
+            dense_gap=dense[0][1] - dense[min(4, len(dense) - 1)][1] if dense else 0.0,
+            sparse_top=sparse[0][1] if sparse else 0.0,
+            agree=bool(dense and sparse and snap.post_of(dense[0][0]) == snap.post_of(sparse[0][0])),
+        )
+        return SearchResult(hits, _ms(t0), legs, timings)
+
+    def _selector(self, mask: np.ndarray | None) -> faiss.IDSelector | None:
+        if mask is None:
+            return None
+        ids = self.snapshot.chunk_ids[mask]
+        if ids.size == 0:
+            return faiss.IDSelectorBatch(np.zeros(0, dtype=np.int64))
+        bits = np.zeros(int(self.snapshot.chunk_ids[-1]) + 1, dtype=bool)
+        bits[ids] = True
+        packed = np.packbits(bits, bitorder="little")
+        selector = faiss.IDSelectorBitmap(bits.size, faiss.swig_ptr(packed))
+        selector.referenced = packed  # type: ignore[attr-defined]  # keep the buffer alive with the selector
+        return selector
+
+    def _hits(self, fused: dict[int, float], k: int) -> list[Hit]:
+        snap, cfg = self.snapshot, self.config
+        ranked = sorted(fused.items(), key=lambda kv: -kv[1])
+        groups: dict[str, list[tuple[int, float]]] = {}
+        for cid, score in ranked:
+            key = snap.post_of(cid).source if cfg.collapse else str(cid)
+            if key not in groups and len(groups) >= k:
+                continue
+            if len(groups.setdefault(key, [])) < cfg.passages_per_post:
+                groups[key].append((cid, score))
+        chunks = snap.chunks([cid for group in groups.values() for cid, _ in group])
+        hits = []
+        for rank, group in enumerate(groups.values(), start=1):
+            post = snap.post_of(group[0][0])
+            passages = tuple(Passage(c, chunks[c].heading, chunks[c].text, s) for c, s in group)
+            hits.append(
+                Hit(
+                    rank,
+                    group[0][1],
+                    post.source,
+                    post.url,
+                    post.title,
+                    post.date,
+                    post.categories,
+                    post.tags,
+                    passages,
+                )
+            )
+        return hits
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
