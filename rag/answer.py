@@ -1,7 +1,8 @@
 """The answer pipeline: retrieve → evidence → LLM → checked citations, as a stream of events.
 
-Events: `Sources` right after retrieval, `Delta` text as the model writes it (raw), and `Done` with
-the final answer, whose text and citations are the checked ones (clients replace the streamed text)."""
+Events: `Sources` right after retrieval, `Delta` for each sentence once it is checked (so the streamed
+text is the final text: markers verified, unsupported sentences never shown), and `Done` with the answer,
+citations, timings and token counts."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from rag.citations import Attributed, Citation, attribute
+from rag.citations import Attributed, Attributor, Citation, answer_sentences, attribute, complete_sentences
 from rag.conversation import standalone
 from rag.engine import Engine
 from rag.evidence import Scorer, select_evidence
@@ -129,47 +130,59 @@ class Answerer:
         if self.llm is None:
             yield Done(self._extractive(question, sources, scorer, lang, timings, t0))
             return
-        text, usage = "", NO_USAGE
-        held = ""  # output that might still turn out to be the refusal token is not streamed yet
+        checker = Attributor(sources, scorer, self.dense)
+        text, pending, usage = "", "", NO_USAGE
         try:
             for item in self._generate(build_messages(question, sources, lang, turn.context), cancel):
                 if isinstance(item, Usage):
                     usage = item
                     continue
+                timings.setdefault("first_token_ms", _ms(t0))
                 text += item
+                pending += item
                 if NOT_IN_ARCHIVE.startswith(text.strip()) or NOT_IN_ARCHIVE in text:
-                    held = text
-                    continue
-                if "ttft_ms" not in timings:
-                    timings["ttft_ms"] = _ms(t0)
-                yield Delta(held + item if held else item)
-                held = ""
+                    continue  # might be the refusal token: show nothing yet
+                finished, pending = complete_sentences(pending)
+                yield from self._checked(checker, finished, timings, t0)
         except (LLMUnavailable, LLMFailed):
             yield Done(self._extractive(question, sources, scorer, lang, timings, t0))
             return
         if NOT_IN_ARCHIVE in text:
             yield Done(self._refusal(lang, timings, t0, related, usage))
             return
-        checked = attribute(text, sources, scorer, self.dense)
+        yield from self._checked(checker, answer_sentences(pending), timings, t0)
+        checked = checker.result()
         if not checked.citations:
             yield Done(self._refusal(lang, timings, t0, related, usage, checked))
             return
         timings["total_ms"] = _ms(t0)
         yield Done(self._done(checked, "generative", lang, timings, usage, related=[]))
 
+    def _checked(
+        self, checker: Attributor, sentences: list[str], timings: dict[str, float], t0: float
+    ) -> Iterator[Delta]:
+        """Only checked text reaches the reader: each finished sentence, with its markers corrected."""
+        for sentence in sentences:
+            kept = checker.add(sentence)
+            if kept is not None:
+                timings.setdefault("ttft_ms", _ms(t0))
+                yield Delta(kept if checker.kept == 1 else checker.joiner() + kept)
+
     def _dense_one(self, question: str, sentences: list[str]) -> np.ndarray:
         return self.dense([question], sentences)[0]
 
     def _generate(self, messages: list[Message], cancel: threading.Event) -> Iterator[str | Usage]:
-        """The model runs in a worker so a stalled or slow model cannot hold the answer past its deadline."""
+        """The model runs in a worker so a stalled or slow model cannot hold the answer past its deadline;
+        `cancel` (the client left) stops it too, at its next token."""
         assert self.llm is not None
         llm, cfg = self.llm, self.config
         items: queue.Queue[object] = queue.Queue()
         grammar = _grammar(3) if cfg.grammar else None
+        stop = threading.Event()
 
         def work() -> None:
             try:
-                for item in llm.stream(messages, max_tokens=cfg.max_tokens, grammar=grammar, cancel=cancel):
+                for item in llm.stream(messages, max_tokens=cfg.max_tokens, grammar=grammar, cancel=stop):
                     items.put(item)
                 items.put(_END)
             except Exception as exc:  # handed to the consumer, which decides
@@ -179,12 +192,15 @@ class Answerer:
         start = time.monotonic()
         first = True
         try:
-            while True:
+            while not cancel.is_set():
                 limit = cfg.first_token_s if first else cfg.total_s
+                left = start + limit - time.monotonic()
+                if left <= 0:
+                    raise LLMTimeout(f"no {'first token' if first else 'end'} within {limit:.0f} s")
                 try:
-                    item = items.get(timeout=max(start + limit - time.monotonic(), 0.001))
+                    item = items.get(timeout=min(left, 0.25))  # wake up to notice a cancel
                 except queue.Empty:
-                    raise LLMTimeout(f"no {'first token' if first else 'end'} within {limit:.0f} s") from None
+                    continue
                 if item is _END:
                     return
                 if isinstance(item, Exception):
@@ -192,7 +208,7 @@ class Answerer:
                 first = False
                 yield item  # type: ignore[misc]
         finally:
-            cancel.set()  # stops the worker at its next token if we left early (deadline, disconnect)
+            stop.set()  # the worker stops at its next token if we left early
 
     def _done(
         self, checked: Attributed, mode: Mode, lang: Lang, timings: dict[str, float], usage: Usage,

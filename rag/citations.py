@@ -82,43 +82,72 @@ def _quote(claim: str, source: Source, scorer: Scorer) -> str:
     return max(sentences, key=lambda s: (len(nums & numbers(s)), scorer.overlap(terms, s)))
 
 
-def attribute(answer: str, sources: Sequence[Source], scorer: Scorer, dense: Dense | None = None) -> Attributed:
-    sentences = answer_sentences(answer)
-    claims = [_MARKER.sub("", s).strip() for s in sentences]
-    support = support_matrix(claims, sources, scorer, dense)
-    kept: list[tuple[str, list[int]]] = []  # (claim, source indexes)
-    dropped: list[str] = []
-    factual = cited = 0
-    for i, (sentence, claim) in enumerate(zip(sentences, claims, strict=True)):
+class Attributor:
+    """Checks an answer sentence by sentence, as the model writes it; numbers sources by first use."""
+
+    def __init__(self, sources: Sequence[Source], scorer: Scorer, dense: Dense | None = None) -> None:
+        self.sources, self.scorer, self.dense = list(sources), scorer, dense
+        self.parts: list[str] = []
+        self.order: dict[int, int] = {}  # source index -> number in the answer
+        self.first_claim: dict[int, str] = {}
+        self.dropped: list[str] = []
+        self.factual = self.cited = self.kept = 0
+
+    def add(self, sentence: str) -> str | None:
+        """The sentence as it should read (markers checked, moved or added), or None when dropped."""
+        claim = _MARKER.sub("", sentence).strip()
         if not claim:
-            continue
-        given = [n - 1 for n in _markers(sentence) if 1 <= n <= len(sources)]
-        marks = [j for j in dict.fromkeys(given) if support[i, j] >= KEEP]
-        if not marks and len(sources) and support[i].max() >= ASSIGN:
-            marks = [int(np.argmax(support[i]))]
+            return None
+        support = support_matrix([claim], self.sources, self.scorer, self.dense)[0]
+        given = [n - 1 for n in _markers(sentence) if 1 <= n <= len(self.sources)]
+        marks = [j for j in dict.fromkeys(given) if support[j] >= KEEP]
+        if not marks and self.sources and support.max() >= ASSIGN:
+            marks = [int(np.argmax(support))]
         if is_factual(claim):
             if not marks:
-                dropped.append(claim)
-                continue
-            factual += 1
-            cited += 1
-        kept.append((claim, marks))
-    order: dict[int, int] = {}  # source index -> new number, by first use
-    for _, marks in kept:
+                self.dropped.append(claim)
+                return None
+            self.factual += 1
+            self.cited += 1
         for j in marks:
-            order.setdefault(j, len(order) + 1)
-    parts = []
-    for claim, marks in kept:
-        tail = "".join(f"[{order[j]}]" for j in marks)
-        parts.append(_place(claim, tail))
-    first_claim = {j: next(c for c, m in kept if j in m) for j in order}
-    citations = [
-        Citation(n, sources[j].source, sources[j].url, sources[j].title, sources[j].date,
-                 _quote(first_claim[j], sources[j], scorer))
-        for j, n in sorted(order.items(), key=lambda kv: kv[1])
-    ]  # fmt: skip
-    joiner = "" if any("\u3040" <= c <= "\u9fff" for c in "".join(parts)) else " "
-    return Attributed(joiner.join(parts).strip(), citations, len(kept), factual, cited, dropped)
+            if j not in self.order:
+                self.order[j] = len(self.order) + 1
+                self.first_claim[j] = claim
+        self.kept += 1
+        text = _place(claim, "".join(f"[{self.order[j]}]" for j in marks))
+        self.parts.append(text)
+        return text
+
+    def joiner(self) -> str:
+        return "" if any("\u3040" <= c <= "\u9fff" for c in "".join(self.parts)) else " "
+
+    def result(self) -> Attributed:
+        citations = [
+            Citation(n, self.sources[j].source, self.sources[j].url, self.sources[j].title, self.sources[j].date,
+                     _quote(self.first_claim[j], self.sources[j], self.scorer))
+            for j, n in sorted(self.order.items(), key=lambda kv: kv[1])
+        ]  # fmt: skip
+        text = self.joiner().join(self.parts).strip()
+        return Attributed(text, citations, self.kept, self.factual, self.cited, self.dropped)
+
+
+def attribute(answer: str, sources: Sequence[Source], scorer: Scorer, dense: Dense | None = None) -> Attributed:
+    checker = Attributor(sources, scorer, dense)
+    for sentence in answer_sentences(answer):
+        checker.add(sentence)
+    return checker.result()
+
+
+def complete_sentences(text: str) -> tuple[list[str], str]:
+    """Sentences known to be finished in streamed text (another one has begun), and the rest."""
+    sentences = answer_sentences(text)
+    if sentences and sentences[-1].startswith("["):  # a marker still being written belongs to the one before
+        sentences = sentences[:-1]
+    if len(sentences) < 2:
+        return [], text
+    done = sentences[:-1]
+    rest = text[text.rfind(sentences[-1]) :] if sentences[-1] else ""
+    return done, rest
 
 
 def _place(claim: str, tail: str) -> str:

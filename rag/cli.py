@@ -106,6 +106,57 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.answer import Answerer, Delta, Done, Sources
+    from rag.llm.base import load_llm
+    from rag.render import answer_json
+
+    engine = _engine(args, settings)
+    try:
+        llm = load_llm(settings.llm_backend, settings.llm_options())
+    except ArchiveQAError as exc:
+        print(f"warning: {exc}; answering extractively", file=sys.stderr)
+        llm = None
+    answerer = Answerer(engine, llm, settings.answer_config())
+    for event in answerer.stream(args.question):
+        if isinstance(event, Sources) and not args.json:
+            print(f"searching {len(event.posts)} posts…", file=sys.stderr)
+        elif isinstance(event, Delta) and not args.json:
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Done):
+            answer = event.answer
+            if args.json:
+                print(json.dumps(answer_json(answer), ensure_ascii=False))
+                return 0
+            if answer.mode != "generative":
+                print(answer.answer, end="")
+            print()
+            for c in answer.citations:
+                print(f"[{c.n}] {c.title} ({c.date}) {c.url}")
+            t = answer.timings
+            note = {"generative": "", "extractive": " (extractive: the model was unavailable)", "refusal": ""}
+            print(
+                f"{answer.mode}{note[answer.mode]}; first text after {t.get('ttft_ms', 0) / 1000:.1f} s, "
+                f"done after {t.get('total_ms', 0) / 1000:.1f} s",
+                file=sys.stderr,
+            )
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    import uvicorn
+
+    # The app reads its settings from the environment; the flags override them there.
+    if args.index:
+        os.environ["RAG_INDEX_DIR"] = str(args.index)
+    host, port = args.host or settings.host, args.port or settings.port
+    from_api = "api.main:serve_app"  # by name: rag must not import api (imports flow api → rag → index)
+    uvicorn.run(from_api, factory=True, host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over a Jekyll blog archive.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -135,6 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answers", action="store_true", help="also answer each question and score the answers")
     p.add_argument("--json", action="store_true", help="print metrics and every question's record")
     p.set_defaults(func=_eval)
+
+    p = sub.add_parser("ask", help="answer a question from the archive, with citations")
+    p.add_argument("question")
+    p.add_argument("--index", type=Path, help="index folder (default: data/index)")
+    p.add_argument("--json", action="store_true", help="print only the final answer object")
+    p.set_defaults(func=_ask)
+
+    p = sub.add_parser("serve", help="run the HTTP service (API, OpenAI-compatible endpoint, widget)")
+    p.add_argument("--index", type=Path, help="index folder (default: data/index)")
+    p.add_argument("--host", help="default 127.0.0.1 (RAG_HOST)")
+    p.add_argument("--port", type=int, help="default 8000 (RAG_PORT)")
+    p.set_defaults(func=_serve)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rag.answer import Answer, Related
 from rag.retrieve import Hit
 
 
@@ -20,3 +21,32 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "heading": " > ".join(hit.heading),
         "text": hit.text,
     }
+
+
+def related_json(r: Related) -> dict[str, str]:
+    return {"source": r.source, "url": r.url, "title": r.title, "date": r.date}
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The answer object shared by `rag ask --json`, `rag eval --answers` and POST /v1/ask."""
+    return {
+        "answer": answer.answer,
+        "citations": [
+            {"n": c.n, "source": c.source, "url": c.url, "title": c.title, "date": c.date, "quote": c.quote}
+            for c in answer.citations
+        ],
+        "refused": answer.refused,
+        "mode": answer.mode,
+        "timings": answer.timings,
+        "related": [related_json(r) for r in answer.related],
+        "usage": {"prompt_tokens": answer.usage.prompt_tokens, "completion_tokens": answer.usage.completion_tokens},
+    }
+
+
+def sources_text(answer: Answer, lang: str) -> str:
+    """The source list appended to answers in plain-text channels (OpenAI-compatible responses)."""
+    if not answer.citations:
+        return ""
+    head = "出典:" if lang == "ja" else "Sources:"
+    lines = [f"[{c.n}] {c.title} ({c.date}) {c.url}" for c in answer.citations]
+    return "\n\n" + head + "\n" + "\n".join(lines)

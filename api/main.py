@@ -1,0 +1,110 @@
+"""The app factory: `create_app(settings)` loads the index and models once and wires the routes.
+Domain errors become HTTP statuses here and nowhere else; no stack trace reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api import openai_compat, routes
+from api.metrics import Metrics
+from api.middleware import RequestContext
+from api.queue import QueueFull
+from api.security import RateLimited, Unauthorized
+from api.services import Services
+from index.errors import ArchiveQAError
+from rag.settings import Settings
+
+log = logging.getLogger("api")
+
+
+def _error(status: int, error: str, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or Settings()
+    metrics = services.metrics if services else Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = services or Services.start(settings, metrics)  # one registry for middleware and routes
+        app.state.services = svc
+        yield
+        svc.stop()
+
+    app = FastAPI(
+        title="archive-qa",
+        version="0.1.0",
+        summary="Questions answered from a Japanese blog archive, with citations a reader can check.",
+        lifespan=lifespan,
+    )
+    app.include_router(routes.router)
+    app.include_router(openai_compat.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Request-ID"], max_age=600,
+        )  # fmt: skip
+    app.add_middleware(RequestContext, metrics=metrics, max_body=settings.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "problem": e["msg"]} for e in exc.errors()
+        ]
+        return _error(422, "invalid_request", detail)
+
+    @app.exception_handler(openai_compat.NoQuestion)
+    async def no_question(request: Request, exc: openai_compat.NoQuestion) -> JSONResponse:
+        return _error(422, "invalid_request", str(exc))
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        return _error(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(RateLimited)
+    async def limited(request: Request, exc: RateLimited) -> JSONResponse:
+        request.app.state.services.metrics.rejected.labels(reason="rate_limit").inc()
+        return _error(429, "rate_limited", str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(request: Request, exc: QueueFull) -> JSONResponse:
+        request.app.state.services.metrics.rejected.labels(reason="queue_full").inc()
+        return _error(429, "queue_full", str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(routes.IndexUnavailable)
+    async def unavailable(request: Request, exc: routes.IndexUnavailable) -> JSONResponse:
+        return _error(503, "index_unavailable", str(exc), {"Retry-After": "30"})
+
+    @app.exception_handler(ArchiveQAError)
+    async def domain(request: Request, exc: ArchiveQAError) -> JSONResponse:
+        return _error(503, type(exc).__name__, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        names = {404: "not_found", 405: "method_not_allowed"}
+        return _error(exc.status_code, names.get(exc.status_code, "http_error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = request.scope.get("state", {}).get("request_id", "")
+        log.exception("unhandled error", extra={"fields": {"request_id": request_id}})
+        return _error(500, "internal", f"unexpected error; quote request id {request_id} when reporting it")
+
+    return app
+
+
+def serve_app() -> FastAPI:
+    """What `rag serve` runs: settings from the environment, JSON logs on stderr."""
+    from api.middleware import configure_logging
+
+    configure_logging()
+    return create_app(Settings())

@@ -1,0 +1,115 @@
+"""Pure ASGI middleware: a request id on every request and response, one JSON log line per request,
+per-route metrics, and a body-size limit enforced while the body arrives (not after)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.metrics import Metrics
+
+log = logging.getLogger("api.access")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": round(record.created, 3), "level": record.levelname.lower(), "logger": record.name,
+            "msg": record.getMessage(),
+        }  # fmt: skip
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)  # logs only; never sent to clients
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = name != "uvicorn.access"  # we log requests ourselves
+
+
+def _json_response(status: int, body: dict[str, str], request_id: str) -> tuple[Message, Message]:
+    payload = json.dumps(body).encode()
+    start: Message = {
+        "type": "http.response.start", "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"x-request-id", request_id.encode()),
+                    (b"content-length", str(len(payload)).encode())],
+    }  # fmt: skip
+    return start, {"type": "http.response.body", "body": payload}
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body: int) -> None:
+        self.app, self.metrics, self.max_body = app, metrics, max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        declared = int(headers.get(b"content-length", b"0") or 0)
+        if declared > self.max_body:
+            status = 413
+            for message in _json_response(413, _too_large(self.max_body), request_id):
+                await send(message)
+            self._log(scope, status, started, request_id)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        async def tagged_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tagged_send)
+        except BodyTooLarge:
+            status = 413
+            for message in _json_response(413, _too_large(self.max_body), request_id):
+                await send(message)
+        finally:
+            self._log(scope, status, started, request_id)
+
+    def _log(self, scope: Scope, status: int, started: float, request_id: str) -> None:
+        route = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        seconds = time.perf_counter() - started
+        self.metrics.requests.labels(route=path, status=str(status)).inc()
+        self.metrics.latency.labels(route=path).observe(seconds)
+        fields = {"request_id": request_id, "method": scope.get("method"), "path": scope.get("path"),
+                  "status": status, "ms": round(seconds * 1000, 1)}  # fmt: skip
+        log.info("request", extra={"fields": fields})
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> dict[str, str]:
+    return {"error": "body_too_large", "detail": f"request bodies are limited to {limit} bytes"}

@@ -1,0 +1,103 @@
+"""POST /v1/chat/completions: the answer pipeline behind OpenAI's chat API, so any OpenAI client
+works. The text carries [n] markers and ends with a source list; `citations` holds them structured."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from api.routes import ERRORS, Guarded, _answer, _engine, record
+from api.schemas import ChatIn, ChatMessage
+from api.services import Services
+from api.streaming import events_in_thread
+from rag.answer import Answer, Delta, Done
+from rag.llm.base import Message
+from rag.render import answer_json, sources_text
+
+router = APIRouter()
+
+
+class NoQuestion(ValueError):
+    pass
+
+
+def _text(message: ChatMessage) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    return "".join(p.get("text", "") for p in message.content or [] if p.get("type") == "text")
+
+
+def split_messages(messages: list[ChatMessage]) -> tuple[str, list[Message]]:
+    """The last user message is the question; earlier user and assistant turns are the history."""
+    turns = [(m.role, _text(m)) for m in messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
+        raise NoQuestion("the last message must be a non-empty user message")
+    return turns[-1][1], [Message(role, text) for role, text in turns[:-1]]
+
+
+def _usage(answer: Answer) -> dict[str, int]:
+    p, c = answer.usage.prompt_tokens, answer.usage.completion_tokens
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+@router.post("/v1/chat/completions", responses=ERRORS, tags=["openai"])
+async def chat_completions(body: ChatIn, svc: Guarded) -> Any:
+    """OpenAI-compatible chat completion (streaming or not) answered from the archive."""
+    _engine(svc)
+    question, history = split_messages(body.messages)
+    ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    if body.stream:
+        admission = svc.queue.admit()
+        admission.__enter__()
+        return StreamingResponse(_stream(svc, admission, question, history, ident, created, body.model),
+                                 media_type="text/event-stream")  # fmt: skip
+    answer = await _answer(svc, question, history, None)
+    content = answer.answer + sources_text(answer, answer.language)
+    return {
+        "id": ident,
+        "object": "chat.completion",
+        "created": created,
+        "model": body.model,
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": _usage(answer),
+        "citations": answer_json(answer)["citations"],
+    }
+
+
+async def _stream(svc: Services, admission: Any, question: str, history: list[Message], ident: str, created: int,
+                  model: str) -> AsyncIterator[str]:  # fmt: skip
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}  # fmt: skip
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    answerer = svc.answerer()
+    streamed = ""
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        async for event in events_in_thread(lambda c: answerer.stream(question, history, None, c)):
+            if isinstance(event, Delta):
+                streamed += event.text
+                yield chunk({"content": event.text})
+            elif isinstance(event, Done):
+                answer = event.answer
+                record(svc, answer)
+                rest = answer.answer[len(streamed) :] if answer.answer.startswith(streamed) else answer.answer
+                tail = rest + sources_text(answer, answer.language)
+                if tail:
+                    yield chunk({"content": tail})
+                yield chunk({}, "stop", usage=_usage(answer), citations=answer_json(answer)["citations"])
+    except Exception:
+        import logging
+
+        logging.getLogger("api").exception("chat completion stream failed")
+        yield chunk({"content": "\n\n(the answer failed; try again)"}, "stop")
+    finally:
+        admission.__exit__(None, None, None)
+    yield "data: [DONE]\n\n"

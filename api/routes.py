@@ -1,0 +1,197 @@
+"""HTTP → rag calls and back. No logic beyond translating requests, responses and errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.schemas import AskIn, AskOut, ErrorOut, FiltersIn, SearchIn, SearchOut
+from api.security import caller
+from api.services import Services
+from api.streaming import events_in_thread, sse
+from index.errors import ArchiveQAError
+from rag.answer import Answer, Delta, Done, Sources
+from rag.filters import Filters
+from rag.llm.base import Message
+from rag.render import answer_json, hit_json, related_json
+
+STATIC = Path(__file__).with_name("static")
+router = APIRouter()
+_search_slots = anyio.CapacityLimiter(2)  # two cores: more parallel searches only queue inside torch
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in {
+        401: "API key missing or unknown (when RAG_API_KEYS is set)",
+        413: "request body too large",
+        422: "invalid request: the detail says which field and why",
+        429: "rate limit or answer queue full: see Retry-After",
+        503: "no index loaded yet: run rag ingest",
+    }.items()
+}
+
+
+class IndexUnavailable(ArchiveQAError):
+    pass
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def guard(request: Request) -> Services:
+    svc = services(request)
+    svc.limiter.check(caller(request, svc.keys))
+    return svc
+
+
+Guarded = Annotated[Services, Depends(guard)]
+
+
+def _engine(svc: Services) -> Any:
+    if svc.engine is None:
+        raise IndexUnavailable(svc.index_error or "the index is not loaded yet")
+    return svc.engine
+
+
+def filters_of(f: FiltersIn | None) -> Filters | None:
+    return Filters(f.category, tuple(f.tags), f.since, f.until) if f else None
+
+
+@router.post("/v1/search", response_model=SearchOut, responses=ERRORS, tags=["query"])
+async def search(body: SearchIn, svc: Guarded) -> dict[str, Any]:
+    """The posts that best match a query (Japanese BM25 + dense search, fused; one hit per post)."""
+    engine = _engine(svc)
+    found = await anyio.to_thread.run_sync(
+        lambda: engine.search(body.query, body.k, filters_of(body.filters)), limiter=_search_slots
+    )
+    return {"hits": [hit_json(h) for h in found.result.hits], "took_ms": found.result.took_ms}
+
+
+def _history(turns: list[Any]) -> list[Message]:
+    return [Message(t.role, t.content) for t in turns]
+
+
+async def _answer(svc: Services, question: str, history: list[Message], filters: Filters | None) -> Answer:
+    answerer = svc.answerer()
+    with svc.queue.admit():
+        svc.metrics.queue_depth.set(svc.queue.depth)
+        async for event in events_in_thread(lambda c: answerer.stream(question, history, filters, c)):
+            if isinstance(event, Done):
+                record(svc, event.answer)
+                return event.answer
+    raise IndexUnavailable("the answer stream ended without a result")
+
+
+def record(svc: Services, answer: Answer) -> None:
+    svc.metrics.answers.labels(mode=answer.mode).inc()
+    svc.metrics.tokens.labels(kind="prompt").inc(answer.usage.prompt_tokens)
+    svc.metrics.tokens.labels(kind="completion").inc(answer.usage.completion_tokens)
+    if "ttft_ms" in answer.timings:
+        svc.metrics.ttft.observe(answer.timings["ttft_ms"] / 1000)
+
+
+@router.post(
+    "/v1/ask",
+    response_model=AskOut,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "the answer; with stream=true a text/event-stream of sources, delta, done and error events",
+            "content": {"text/event-stream": {"example": 'event: delta\ndata: {"text": "…"}\n\n'}},
+        },
+    },
+    tags=["query"],
+)
+async def ask(body: AskIn, request: Request, svc: Guarded) -> Any:
+    """A grounded answer with numbered citations, or a not-in-archive reply."""
+    engine = _engine(svc)
+    del engine  # checked only: a missing index is a 503 before any streaming starts
+    history, filters = _history(body.history), filters_of(body.filters)
+    if not body.stream:
+        return answer_json(await _answer(svc, body.question, history, filters))
+    admission = svc.queue.admit()
+    admission.__enter__()  # a full queue is a 429 now, not an error event later
+    return StreamingResponse(_sse(svc, admission, body.question, history, filters), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
+
+
+async def _sse(svc: Services, admission: Any, question: str, history: list[Message], filters: Filters | None
+               ) -> AsyncIterator[str]:  # fmt: skip
+    answerer = svc.answerer()
+    svc.metrics.queue_depth.set(svc.queue.depth)
+    try:
+        async for event in events_in_thread(lambda c: answerer.stream(question, history, filters, c)):
+            if isinstance(event, Sources):
+                yield sse("sources", {"posts": [related_json(p) for p in event.posts]})
+            elif isinstance(event, Delta):
+                yield sse("delta", {"text": event.text})
+            elif isinstance(event, Done):
+                record(svc, event.answer)
+                yield sse("done", answer_json(event.answer))
+    except ArchiveQAError as exc:
+        yield sse("error", {"error": type(exc).__name__, "detail": str(exc)})
+    except Exception:  # the log has the trace; the client gets a sentence
+        import logging
+
+        logging.getLogger("api").exception("answer stream failed")
+        yield sse("error", {"error": "internal", "detail": "the answer failed; try again"})
+    finally:
+        admission.__exit__(None, None, None)
+        svc.metrics.queue_depth.set(svc.queue.depth)
+
+
+@router.get("/healthz", tags=["operations"])
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["operations"], responses={503: {"model": ErrorOut}})
+async def readyz(request: Request) -> Response:
+    """Index loaded and models ready (the LLM may be unavailable: answers are then extractive)."""
+    svc = services(request)
+    if svc.engine is None:
+        return JSONResponse({"error": "not_ready", "detail": svc.index_error or "loading"}, status_code=503)
+    llm = svc.llm.name if svc.llm else f"unavailable: {svc.llm_error or 'disabled'} (extractive answers)"
+    return JSONResponse({"status": "ready", "index_version": svc.engine.version, "llm": llm,
+                         "embedder": svc.engine.embedder.name})  # fmt: skip
+
+
+@router.get("/metrics", tags=["operations"], response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics."""
+    svc = services(request)
+    svc.metrics.queue_depth.set(svc.queue.depth)
+    return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.post("/v1/admin/reload", tags=["operations"], responses=ERRORS)
+async def reload(request: Request) -> dict[str, Any]:
+    """Switch to the newest published index now (the server also watches the folder)."""
+    svc = services(request)
+    if not svc.keys:
+        from api.security import Unauthorized
+
+        raise Unauthorized("admin endpoints need RAG_API_KEYS to be set")
+    caller(request, svc.keys)
+    switched = await anyio.to_thread.run_sync(svc.reload)
+    return {"switched": switched, "index_version": svc.engine.version if svc.engine else None}
+
+
+@router.get("/widget.js", include_in_schema=False)
+async def widget() -> FileResponse:
+    return FileResponse(STATIC / "widget.js", media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=300"})  # fmt: skip
+
+
+@router.get("/", include_in_schema=False, response_class=HTMLResponse)
+async def demo() -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")

@@ -1,0 +1,174 @@
+"""HTTP request and response bodies. Pydantic lives here, at the boundary; `rag/` keeps dataclasses."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_QUESTION = 1000  # characters: longer is not a question, and it would slow the model for everyone
+
+_HIT_EXAMPLE: dict[str, Any] = {
+    "rank": 1,
+    "score": 0.0328,
+    "source": "2025-09-10-3-製造業のai活用事例.md",
+    "url": "https://blog.example.jp/2025/09/10/3-製造業のai活用事例/",
+    "title": "製造業のAI活用事例：外観検査と予知保全で成果を出すには",
+    "date": "2025-09-10T12:00:00+09:00",
+    "categories": ["業界別AI活用"],
+    "tags": ["製造業", "予知保全"],
+    "heading": "事例1：外観検査AI",
+    "text": "外観検査AIを導入したところ、検査工数を42%削減し…",
+}
+
+
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"category": "業界別AI活用"}]})
+
+    category: str | None = Field(None, max_length=100, description="only posts in this category")
+    tags: list[str] = Field(default_factory=list, max_length=20, description="only posts carrying every tag")
+    since: date | None = Field(None, description="posts on or after this day (site timezone)")
+    until: date | None = Field(None, description="posts on or before this day (site timezone)")
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"query": "外観検査AIの導入効果", "k": 5}]}
+    )
+
+    query: str = Field(..., min_length=1, max_length=MAX_QUESTION)
+    k: int = Field(10, ge=1, le=50)
+    filters: FiltersIn | None = None
+
+
+class HitOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_HIT_EXAMPLE]})
+
+    rank: int
+    score: float
+    source: str = Field(..., description="the post's file name")
+    url: str
+    title: str
+    date: str
+    categories: list[str]
+    tags: list[str]
+    heading: str = Field(..., description="heading path of the best passage, joined with ' > '")
+    text: str = Field(..., description="the best passage")
+
+
+class SearchOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"hits": [_HIT_EXAMPLE], "took_ms": 41.2}]})
+
+    hits: list[HitOut]
+    took_ms: float
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(..., max_length=4 * MAX_QUESTION)
+
+
+class AskIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "外観検査AIで検査工数は何%削減されましたか？", "stream": False},
+                {
+                    "question": "それはいつの記事？",
+                    "history": [
+                        {"role": "user", "content": "製造業で外観検査AIを導入した事例は？"},
+                        {"role": "assistant", "content": "A社が検査工数を42%削減しました[1]。"},
+                    ],
+                },
+            ]
+        },
+    )
+
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION)
+    history: list[Turn] = Field(default_factory=list, max_length=20)
+    filters: FiltersIn | None = None
+    stream: bool = False
+
+
+class CitationOut(BaseModel):
+    n: int
+    source: str
+    url: str
+    title: str
+    date: str
+    quote: str = Field(..., description="the passage text that supports the sentences citing it")
+
+
+class RelatedOut(BaseModel):
+    source: str
+    url: str
+    title: str
+    date: str
+
+
+class AskOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "answer": "外観検査AIの導入で検査工数を42%削減しました[1]。",
+                    "citations": [
+                        {
+                            "n": 1,
+                            "source": "2025-09-10-3-製造業のai活用事例.md",
+                            "url": "https://blog.example.jp/2025/09/10/3-製造業のai活用事例/",
+                            "title": "製造業のAI活用事例：外観検査と予知保全で成果を出すには",
+                            "date": "2025-09-10",
+                            "quote": "外観検査AIを導入したところ、検査工数を42%削減しました。",
+                        }
+                    ],
+                    "refused": False,
+                    "mode": "generative",
+                    "timings": {"retrieve_ms": 120.5, "ttft_ms": 5400.0, "total_ms": 9100.0},
+                    "related": [],
+                    "usage": {"prompt_tokens": 410, "completion_tokens": 38},
+                }
+            ]
+        }
+    )
+
+    answer: str
+    citations: list[CitationOut]
+    refused: bool
+    mode: Literal["generative", "extractive", "refusal"]
+    timings: dict[str, float]
+    related: list[RelatedOut] = Field(default_factory=list, description="closest posts when refused")
+    usage: dict[str, int]
+
+
+class ErrorOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": "queue_full", "detail": "…"}]})
+
+    error: str
+    detail: str | Any
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatIn(BaseModel):
+    """OpenAI's chat completion request; fields we do not use are accepted and ignored."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [{"model": "archive-qa", "messages": [{"role": "user", "content": "外観検査AIの効果は？"}]}]
+        },
+    )
+
+    model: str = "archive-qa"
+    messages: list[ChatMessage] = Field(..., min_length=1, max_length=40)
+    stream: bool = False
+    temperature: float | None = None
+    max_tokens: int | None = None

@@ -1,0 +1,86 @@
+"""What the app holds between requests, built once from settings at start-up."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from api.metrics import Metrics
+from api.queue import GenerationQueue
+from api.security import RateLimiter
+from index.errors import ArchiveQAError
+from rag.answer import Answerer
+from rag.engine import Engine
+from rag.llm.base import LLM, load_llm
+from rag.settings import Settings
+
+log = logging.getLogger("api")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    queue: GenerationQueue
+    limiter: RateLimiter
+    keys: frozenset[str]
+    engine: Engine | None = None
+    llm: LLM | None = None
+    llm_error: str = ""
+    index_error: str = ""
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def start(cls, settings: Settings, metrics: Metrics | None = None) -> Services:
+        s = cls(
+            settings,
+            metrics or Metrics(),
+            GenerationQueue(settings.queue_size),
+            RateLimiter(settings.rate_limit_per_minute),
+            frozenset(settings.api_keys),
+        )
+        s.load()
+        if settings.watch_index_s > 0:
+            threading.Thread(target=s._watch, name="index-watch", daemon=True).start()
+        return s
+
+    def load(self) -> None:
+        try:
+            self.engine = Engine(self.settings)
+            self.metrics.set_index(self.engine.version)
+            self.index_error = ""
+        except ArchiveQAError as exc:  # the service still starts: /readyz says why, a later ingest fixes it
+            self.index_error = str(exc)
+            log.error("index not loaded: %s", exc)
+            return
+        try:
+            self.llm = load_llm(self.settings.llm_backend, self.settings.llm_options())
+        except ArchiveQAError as exc:
+            self.llm_error = str(exc)
+            log.error("LLM unavailable, answers will be extractive: %s", exc)
+
+    def answerer(self) -> Answerer:
+        assert self.engine is not None
+        return Answerer(self.engine, self.llm, self.settings.answer_config())
+
+    def reload(self) -> bool:
+        """Switch to a newly published index between requests; True when it switched."""
+        if self.engine is None:
+            self.load()
+            return self.engine is not None
+        switched = self.engine.reload()
+        if switched:
+            self.metrics.set_index(self.engine.version)
+            log.info("now serving index version %s", self.engine.version)
+        return switched
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.settings.watch_index_s):
+            try:
+                self.reload()
+            except ArchiveQAError as exc:
+                log.error("index reload failed, still serving the previous version: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,199 @@
+/* archive-qa chat widget: one script tag, no framework, no requests to any host but data-api.
+ *   <script src="https://qa.example.jp/widget.js" data-api="https://qa.example.jp" defer></script>
+ * Optional: data-key="…" (when the service requires an API key), data-title="…".
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript || document.querySelector("script[src*='widget.js']");
+  if (!script || window.__archiveQaWidget) return;
+  window.__archiveQaWidget = true;
+
+  var api = (script.getAttribute("data-api") || new URL(script.src, location.href).origin).replace(/\/+$/, "");
+  var key = script.getAttribute("data-key") || "";
+  var lang = (document.documentElement.lang || "ja").toLowerCase().indexOf("en") === 0 ? "en" : "ja";
+  var T = {
+    ja: {
+      open: "記事に質問する", close: "閉じる", title: script.getAttribute("data-title") || "AIコンパスに質問",
+      placeholder: "質問を入力（Enterで送信、Shift+Enterで改行）", send: "送信", searching: "記事を検索しています…",
+      thinking: "回答を作成しています…", sources: "出典", related: "関連しそうな記事", error: "回答できませんでした。",
+      busy: "混み合っています。少し待ってからもう一度お試しください。", extractive: "（記事からの抜粋です）",
+      label: "質問", empty: "アーカイブの記事をもとに、出典つきで答えます。"
+    },
+    en: {
+      open: "Ask the archive", close: "Close", title: script.getAttribute("data-title") || "Ask the archive",
+      placeholder: "Type a question (Enter to send, Shift+Enter for a new line)", send: "Send",
+      searching: "Searching the posts…", thinking: "Writing the answer…", sources: "Sources",
+      related: "Related posts", error: "The answer failed.", busy: "Busy right now. Please try again shortly.",
+      extractive: "(quoted from the posts)", label: "Question",
+      empty: "Answers come from the archive's posts, with sources you can check."
+    }
+  }[lang];
+
+  var host = document.createElement("div");
+  host.setAttribute("data-archive-qa", "");
+  var root = host.attachShadow({ mode: "open" });
+  root.innerHTML =
+    "<style>" +
+    ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,'Hiragino Sans','Noto Sans JP',sans-serif}" +
+    ".fab{position:fixed;right:20px;bottom:20px;z-index:2147483000;border:0;border-radius:28px;padding:14px 20px;" +
+    "background:#1a56db;color:#fff;font-size:15px;box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer}" +
+    ".fab:focus-visible,button:focus-visible,textarea:focus-visible,a:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}" +
+    ".panel{position:fixed;right:20px;bottom:84px;z-index:2147483000;width:min(420px,calc(100vw - 40px));" +
+    "height:min(600px,calc(100vh - 120px));display:none;flex-direction:column;background:#fff;color:#111;" +
+    "border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);overflow:hidden;font-size:14px;line-height:1.6}" +
+    ".panel.open{display:flex}header{display:flex;align-items:center;justify-content:space-between;" +
+    "padding:10px 14px;background:#1a56db;color:#fff}header h2{margin:0;font-size:15px}" +
+    "header button{background:transparent;border:0;color:#fff;font-size:20px;cursor:pointer;padding:2px 8px}" +
+    ".log{flex:1;overflow-y:auto;padding:12px 14px}.msg{margin:0 0 12px}.user{text-align:right}" +
+    ".user .bubble{display:inline-block;background:#e8effd;border-radius:10px;padding:6px 10px;max-width:90%;text-align:left}" +
+    ".bot .bubble{white-space:pre-wrap}.status{color:#666;font-size:13px}.cites{margin:6px 0 0;padding-left:0;list-style:none;font-size:13px}" +
+    ".cites li{margin:2px 0}.cites a{color:#1a56db}.note{color:#666;font-size:12px}" +
+    "form{display:flex;gap:8px;border-top:1px solid #ddd;padding:10px}" +
+    "textarea{flex:1;resize:none;height:44px;padding:8px;border:1px solid #bbb;border-radius:8px;font-size:14px}" +
+    "form button{border:0;border-radius:8px;background:#1a56db;color:#fff;padding:0 14px;cursor:pointer}" +
+    "form button:disabled{background:#9bb3e8;cursor:default}" +
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
+    "</style>" +
+    "<button class='fab' type='button' aria-haspopup='dialog' aria-expanded='false'></button>" +
+    "<section class='panel' role='dialog' aria-modal='false' aria-labelledby='qa-title'>" +
+    "<header><h2 id='qa-title'></h2><button type='button' class='close'></button></header>" +
+    "<div class='log' role='log' aria-live='polite' aria-relevant='additions text'><p class='note empty'></p></div>" +
+    "<form><label class='sr' for='qa-input'></label><textarea id='qa-input' rows='2'></textarea>" +
+    "<button type='submit'></button></form></section>";
+
+  var fab = root.querySelector(".fab");
+  var panel = root.querySelector(".panel");
+  var closeBtn = root.querySelector(".close");
+  var log = root.querySelector(".log");
+  var form = root.querySelector("form");
+  var input = root.querySelector("textarea");
+  var sendBtn = root.querySelector("form button");
+  fab.textContent = T.open;
+  closeBtn.textContent = "×";
+  closeBtn.setAttribute("aria-label", T.close);
+  root.querySelector("h2").textContent = T.title;
+  root.querySelector(".empty").textContent = T.empty;
+  root.querySelector("label").textContent = T.label;
+  input.placeholder = T.placeholder;
+  sendBtn.textContent = T.send;
+
+  var history = [];
+  var busy = false;
+
+  function setOpen(open) {
+    panel.classList.toggle("open", open);
+    fab.setAttribute("aria-expanded", String(open));
+    if (open) input.focus(); else fab.focus();
+  }
+  fab.addEventListener("click", function () { setOpen(!panel.classList.contains("open")); });
+  closeBtn.addEventListener("click", function () { setOpen(false); });
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+  });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var q = input.value.trim();
+    if (!q || busy) return;
+    input.value = "";
+    ask(q);
+  });
+
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text != null) n.textContent = text;
+    return n;
+  }
+
+  function citations(list, heading, items) {
+    if (!items.length) return;
+    list.appendChild(el("div", "note", heading));
+    var ul = el("ul", "cites");
+    items.forEach(function (c) {
+      var li = el("li");
+      if (c.n != null) li.appendChild(document.createTextNode("[" + c.n + "] "));
+      var a = el("a", null, c.title);
+      a.href = c.url;
+      a.target = "_blank";
+      a.rel = "noopener";
+      if (c.quote) a.title = c.quote;
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" (" + c.date + ")"));
+      ul.appendChild(li);
+    });
+    list.appendChild(ul);
+  }
+
+  function ask(q) {
+    busy = true;
+    sendBtn.disabled = true;
+    var empty = root.querySelector(".empty");
+    if (empty) empty.remove();
+    var mine = el("div", "msg user");
+    mine.appendChild(el("span", "bubble", q));
+    log.appendChild(mine);
+    var bot = el("div", "msg bot");
+    var status = el("div", "status", T.searching);
+    var bubble = el("div", "bubble");
+    var extra = el("div");
+    bot.appendChild(status);
+    bot.appendChild(bubble);
+    bot.appendChild(extra);
+    log.appendChild(bot);
+    log.scrollTop = log.scrollHeight;
+
+    var headers = { "Content-Type": "application/json", "Accept": "text/event-stream" };
+    if (key) headers["Authorization"] = "Bearer " + key;
+    fetch(api + "/v1/ask", {
+      method: "POST", headers: headers, credentials: "omit",
+      body: JSON.stringify({ question: q, history: history.slice(-6), stream: true })
+    }).then(function (res) {
+      if (res.status === 429) throw new Error(T.busy);
+      if (!res.ok || !res.body) throw new Error(T.error);
+      var reader = res.body.getReader();
+      var decoder = new TextDecoder();
+      var buf = "";
+      function handle(event, data) {
+        if (event === "sources") status.textContent = T.thinking;
+        else if (event === "delta") { bubble.textContent += data.text; log.scrollTop = log.scrollHeight; }
+        else if (event === "done") {
+          status.remove();
+          bubble.textContent = data.answer;  // the checked text, with its verified markers
+          if (data.mode === "extractive") extra.appendChild(el("div", "note", T.extractive));
+          citations(extra, T.sources, data.citations);
+          if (data.refused) citations(extra, T.related, data.related || []);
+          history.push({ role: "user", content: q }, { role: "assistant", content: data.answer });
+          log.scrollTop = log.scrollHeight;
+        } else if (event === "error") throw new Error(T.error);
+      }
+      function pump() {
+        return reader.read().then(function (r) {
+          if (r.done) return;
+          buf += decoder.decode(r.value, { stream: true });
+          var parts = buf.split("\n\n");
+          buf = parts.pop();
+          parts.forEach(function (block) {
+            var ev = "message", data = "";
+            block.split("\n").forEach(function (line) {
+              if (line.indexOf("event:") === 0) ev = line.slice(6).trim();
+              else if (line.indexOf("data:") === 0) data += line.slice(5).trim();
+            });
+            if (data) handle(ev, JSON.parse(data));
+          });
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function (err) {
+      status.textContent = err && err.message ? err.message : T.error;
+    }).then(function () {
+      busy = false;
+      sendBtn.disabled = false;
+      input.focus();
+    });
+  }
+
+  function mount() { document.body.appendChild(host); }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();
