@@ -46,7 +46,17 @@ def _usage(answer: Answer) -> dict[str, int]:
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
-@router.post("/v1/chat/completions", responses=ERRORS, tags=["openai"])
+@router.post(
+    "/v1/chat/completions",
+    responses={
+        **ERRORS,
+        200: {
+            "description": "a chat.completion object; with stream=true a text/event-stream of chat.completion.chunk",
+            "content": {"application/json": {}, "text/event-stream": {"example": "data: {...}\n\ndata: [DONE]\n\n"}},
+        },
+    },
+    tags=["openai"],
+)
 async def chat_completions(body: ChatIn, svc: Guarded) -> Any:
     """OpenAI-compatible chat completion (streaming or not) answered from the archive."""
     _engine(svc)

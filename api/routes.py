@@ -28,6 +28,7 @@ _search_slots = anyio.CapacityLimiter(2)  # two cores: more parallel searches on
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in {
+        400: "the body is not valid JSON",
         401: "API key missing or unknown (when RAG_API_KEYS is set)",
         413: "request body too large",
         422: "invalid request: the detail says which field and why",

@@ -24,7 +24,9 @@ _HIT_EXAMPLE: dict[str, Any] = {
 
 
 class FiltersIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"category": "業界別AI活用"}]})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"category": "業界別AI活用"}]}
+    )
 
     category: str | None = Field(None, max_length=100, description="only posts in this category")
     tags: list[str] = Field(default_factory=list, max_length=20, description="only posts carrying every tag")
@@ -34,7 +36,7 @@ class FiltersIn(BaseModel):
 
 class SearchIn(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"query": "外観検査AIの導入効果", "k": 5}]}
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"query": "外観検査AIの導入効果", "k": 5}]}
     )
 
     query: str = Field(..., min_length=1, max_length=MAX_QUESTION)
@@ -65,15 +67,16 @@ class SearchOut(BaseModel):
 
 
 class Turn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Literal["user", "assistant"]
-    content: str = Field(..., max_length=4 * MAX_QUESTION)
+    content: str = Field(..., max_length=2 * MAX_QUESTION)
 
 
 class AskIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"question": "外観検査AIで検査工数は何%削減されましたか？", "stream": False},
@@ -89,7 +92,7 @@ class AskIn(BaseModel):
     )
 
     question: str = Field(..., min_length=1, max_length=MAX_QUESTION)
-    history: list[Turn] = Field(default_factory=list, max_length=20)
+    history: list[Turn] = Field(default_factory=list, max_length=10, description="earlier turns, oldest first")
     filters: FiltersIn | None = None
     stream: bool = False
 
@@ -145,16 +148,23 @@ class AskOut(BaseModel):
     usage: dict[str, int]
 
 
+class ProblemOut(BaseModel):
+    field: str
+    problem: str
+
+
 class ErrorOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"error": "queue_full", "detail": "…"}]})
 
-    error: str
-    detail: str | Any
+    error: str = Field(..., description="a stable machine-readable code")
+    detail: str | list[ProblemOut] = Field(..., description="what was wrong, for a person to read")
 
 
 class ChatMessage(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     role: Literal["system", "user", "assistant", "developer", "tool"]
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[dict[str, Any]] | None = Field(None, max_length=3 * MAX_QUESTION)
 
 
 class ChatIn(BaseModel):
@@ -162,13 +172,14 @@ class ChatIn(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        strict=True,
         json_schema_extra={
             "examples": [{"model": "archive-qa", "messages": [{"role": "user", "content": "外観検査AIの効果は？"}]}]
         },
     )
 
     model: str = "archive-qa"
-    messages: list[ChatMessage] = Field(..., min_length=1, max_length=40)
+    messages: list[ChatMessage] = Field(..., min_length=1, max_length=20)
     stream: bool = False
     temperature: float | None = None
     max_tokens: int | None = None

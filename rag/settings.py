@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     )
     rate_limit_per_minute: int = Field(120, ge=0, description="per key or client IP; 0 = unlimited")
     queue_size: int = Field(8, ge=0, description="answers waiting for the model before 429")
-    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # Above the largest valid request (20 messages of 3,000 characters, JSON-escaped), so the limit
+    # only ever stops abuse, never a request the schema allows.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
     watch_index_s: float = Field(2.0, ge=0, description="how often to look for a new index version; 0 = never")
 
     @field_validator("api_keys", "cors_origins", mode="before")

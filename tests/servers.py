@@ -1,0 +1,65 @@
+"""Real servers for the end-to-end tests: started as child processes, ready when /readyz says so."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(url: str, proc: subprocess.Popen[bytes], timeout: float, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log else ""
+            raise RuntimeError(f"server exited with {proc.returncode}: {tail}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise TimeoutError(f"{url} not ready after {timeout:.0f} s")
+
+
+def log_file(prefix: str) -> Path:
+    # Server output goes to a file: a pipe nobody reads fills up and blocks the server mid-request.
+    return Path(tempfile.mkstemp(prefix=prefix, suffix=".log")[1])
+
+
+@contextmanager
+def rag_server(env: dict[str, str], fakes: bool = False, timeout: float = 180) -> Iterator[str]:
+    """`rag serve` on a free port; with `fakes`, the test fakes are registered in the server process."""
+    port = free_port()
+    module = "tests.run_cli" if fakes else "rag.cli"
+    full_env = {**os.environ, "RAG_WATCH_INDEX_S": "0", **env}
+    cmd = [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    log = log_file("rag-server-")
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=sink, stderr=sink)
+    try:
+        wait_until(f"http://127.0.0.1:{port}/readyz", proc, timeout, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,38 @@
+"""No Docker engine runs here, so the compose file and Dockerfile are checked as data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).parents[1]
+
+
+def compose() -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def test_the_api_service_mounts_index_and_archive_and_checks_readiness() -> None:
+    api = compose()["services"]["api"]
+    mounts = {re.search(r":(/[^:]+)(?::r[ow])?$", v).group(1) for v in api["volumes"]}  # type: ignore[union-attr]
+    assert {"/archive", "/data"} <= mounts
+    assert api["environment"]["RAG_INDEX_DIR"].startswith("/data")
+    assert api["environment"]["RAG_ARCHIVE"] == "/archive"
+    assert any("/readyz" in part for part in api["healthcheck"]["test"])
+    assert "8000:8000" in api["ports"]
+
+
+def test_ollama_is_optional_and_reachable_through_the_llm_url() -> None:
+    c = compose()
+    assert c["services"]["ollama"]["profiles"] == ["ollama"]
+    assert "RAG_LLM_URL" in c["services"]["api"]["environment"]
+    assert set(c["volumes"]) >= {"index-data", "ollama-models"}
+
+
+def test_the_image_runs_the_same_install_and_serves() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "make install" in dockerfile and '"serve"' in dockerfile
+    for path in ("index", "rag", "api"):
+        assert f"COPY {path} ./{path}" in dockerfile

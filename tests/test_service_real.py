@@ -1,0 +1,117 @@
+"""The whole chain for real: a uvicorn server with the real embedder, FAISS index and local LLM,
+called through the official OpenAI client (streaming and not) and driven in headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openai import OpenAI
+
+from index.embedding import DEFAULT_EMBEDDER, EmbedderOptions, load_embedder
+from index.ingest import ingest
+
+from .conftest import DATA, models_dir
+from .servers import rag_server
+
+QUESTION = "外観検査AIの導入で、検査工数は何%削減されましたか？"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("real")
+    shutil.copytree(DATA / "archive", root / "archive")
+    embedder = load_embedder(DEFAULT_EMBEDDER, EmbedderOptions(models_dir=models_dir(), threads=2))
+    ingest(root / "archive", root / "idx", embedder.name, lambda: embedder)
+    env = {"RAG_INDEX_DIR": str(root / "idx"), "RAG_MODELS_DIR": str(models_dir()), "RAG_LLM_BACKEND": "llama.cpp",
+           "RAG_RATE_LIMIT_PER_MINUTE": "0"}  # fmt: skip
+    with rag_server(env) as url:
+        yield url
+
+
+def test_the_openai_client_gets_a_cited_answer(real_server: str) -> None:
+    client = OpenAI(base_url=f"{real_server}/v1", api_key="not-needed")
+    r = client.chat.completions.create(model="archive-qa", messages=[{"role": "user", "content": QUESTION}])
+    content = r.choices[0].message.content or ""
+    citations = (r.model_extra or {})["citations"]
+    assert citations and citations[0]["source"] == "2025-09-10-3-製造業のai活用事例.md"
+    assert "[1]" in content and "\n\n出典:\n[1] " in content
+    assert "42" in content
+    assert r.usage is not None and r.usage.completion_tokens > 0
+
+
+def test_the_openai_client_streams_a_cited_answer(real_server: str) -> None:
+    client = OpenAI(base_url=f"{real_server}/v1", api_key="not-needed")
+    stream = client.chat.completions.create(
+        model="archive-qa", messages=[{"role": "user", "content": QUESTION}], stream=True
+    )
+    pieces, last = [], None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            pieces.append(chunk.choices[0].delta.content)
+        last = chunk
+    text = "".join(pieces)
+    assert len(pieces) >= 2 and "[1]" in text and "出典:" in text
+    assert last is not None and last.choices[0].finish_reason == "stop"
+    assert (last.model_extra or {})["citations"][0]["source"] == "2025-09-10-3-製造業のai活用事例.md"
+
+
+def chromium(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1100,900", f"--user-data-dir={tmp_path / 'chrome'}"):  # fmt: skip
+        opts.add_argument(arg)
+    service = Service(shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    return webdriver.Chrome(service=service, options=opts)
+
+
+def test_the_widget_streams_an_answer_with_working_citation_links(real_server: str, tmp_path: Path) -> None:
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium(tmp_path)
+    try:
+        driver.get(real_server + "/")
+        wait = WebDriverWait(driver, 120)
+        shadow = wait.until(lambda d: d.find_element("css selector", "[data-archive-qa]").shadow_root)
+        fab = shadow.find_element("css selector", ".fab")
+        assert fab.text == "記事に質問する"  # Japanese interface on a Japanese page
+        fab.send_keys(Keys.ENTER)  # keyboard: the button opens the panel and focus moves to the input
+        box = shadow.find_element("css selector", "textarea")
+        assert driver.execute_script("return arguments[0].shadowRoot.activeElement.tagName",
+                                     driver.find_element("css selector", "[data-archive-qa]")) == "TEXTAREA"  # fmt: skip
+        # count how often the answer text changes while it streams in
+        driver.execute_script(
+            "const r = arguments[0].shadowRoot; window.__changes = 0;"
+            "new MutationObserver(() => window.__changes++).observe(r.querySelector('.log'),"
+            "{subtree: true, childList: true, characterData: true});",
+            driver.find_element("css selector", "[data-archive-qa]"),
+        )
+        box.send_keys(QUESTION, Keys.ENTER)
+        link = wait.until(lambda d: shadow.find_elements("css selector", ".cites a"))[0]
+        answer = shadow.find_element("css selector", ".bot .bubble").text
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "widget-ja.png"))
+        assert "42" in answer and "[1]" in answer
+        assert link.get_dom_attribute("href") == "https://blog.example.jp/2025/09/10/3-製造業のai活用事例/"
+        assert link.get_attribute("target") == "_blank" and "製造業のAI活用事例" in link.text
+        assert driver.execute_script("return window.__changes") >= 3  # status, streamed text, final text
+        requested = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert requested and all(u.startswith(real_server) for u in requested)  # no other host is contacted
+        box.send_keys(Keys.ESCAPE)
+        assert "open" not in shadow.find_element("css selector", ".panel").get_attribute("class")
+        # an English page gets the English interface
+        driver.get(real_server + "/?lang=en")
+        shadow = wait.until(lambda d: d.find_element("css selector", "[data-archive-qa]").shadow_root)
+        assert shadow.find_element("css selector", ".fab").text == "Ask the archive"
+        driver.save_screenshot(str(ARTIFACTS / "widget-en.png"))
+    finally:
+        driver.quit()
