@@ -91,7 +91,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         names = {404: "not_found", 405: "method_not_allowed"}
-        return _error(exc.status_code, names.get(exc.status_code, "http_error"), str(exc.detail), exc.headers)
+        return _error(
+            exc.status_code, names.get(exc.status_code, "http_error"), str(exc.detail), dict(exc.headers or {})
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -70,18 +70,31 @@ class RequestContext:
             self._log(scope, status, started, request_id)
             return
         received = 0
+        too_large = False
+        replied = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise BodyTooLarge
+                    # Stop reading here; whatever the app answers to the cut body is replaced by a 413.
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
         async def tagged_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, replied
+            if too_large:
+                if not replied:
+                    replied = True
+                    status = 413
+                    for reply in _json_response(413, _too_large(self.max_body), request_id):
+                        await send(reply)
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
@@ -89,11 +102,11 @@ class RequestContext:
 
         try:
             await self.app(scope, limited_receive, tagged_send)
-        except BodyTooLarge:
-            status = 413
-            for message in _json_response(413, _too_large(self.max_body), request_id):
-                await send(message)
         finally:
+            if too_large and not replied:
+                status = 413
+                for reply in _json_response(413, _too_large(self.max_body), request_id):
+                    await send(reply)
             self._log(scope, status, started, request_id)
 
     def _log(self, scope: Scope, status: int, started: float, request_id: str) -> None:
@@ -105,10 +118,6 @@ class RequestContext:
         fields = {"request_id": request_id, "method": scope.get("method"), "path": scope.get("path"),
                   "status": status, "ms": round(seconds * 1000, 1)}  # fmt: skip
         log.info("request", extra={"fields": fields})
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 def _too_large(limit: int) -> dict[str, str]:

@@ -107,7 +107,7 @@ def test_invalid_requests_are_422_with_the_field_named(
 
 def test_an_oversized_body_is_413(client: TestClient) -> None:
     r = client.post(
-        "/v1/search", content=b'{"query": "' + b"a" * 70_000 + b'"}', headers={"content-type": "application/json"}
+        "/v1/search", content=b'{"query": "' + b"a" * 1_100_000 + b'"}', headers={"content-type": "application/json"}
     )
     assert r.status_code == 413 and r.json()["error"] == "body_too_large"
 
@@ -199,3 +199,14 @@ def test_a_newly_published_index_is_served_without_restart(tmp_path: Path) -> No
         assert r.json()["switched"] is True and r.json()["index_version"] != before
         hits = c.post("/v1/search", json={"query": "量子アニーリング"}, headers={"X-API-Key": "k"}).json()["hits"]
         assert hits[0]["source"] == "2026-03-01-1-新記事.md"
+
+
+def test_an_oversized_body_without_a_length_is_stopped_while_it_arrives(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"query": "'
+        for _ in range(200):
+            yield b"a" * 10_000
+        yield b'"}'
+
+    r = client.post("/v1/search", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "body_too_large"
