@@ -9,13 +9,14 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from index.errors import ArchiveQAError
 from rag.settings import Settings
 
 if TYPE_CHECKING:
     from rag.engine import Engine
+    from rag.evaluate import Question
 
 log = logging.getLogger("rag")
 
@@ -98,7 +99,18 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         if sys.stderr.isatty():
             print(f"\r{done}/{total} questions", end="" if done < total else "\n", file=sys.stderr)
 
-    report = evaluate(engine, questions, progress=progress)
+    answer = None
+    if args.answers:
+        from rag.answer import Answerer
+        from rag.evaluate import answer_record
+        from rag.llm.base import load_llm
+
+        answerer = Answerer(engine, load_llm(settings.llm_backend, settings.llm_options()), settings.answer_config())
+
+        def answer(q: Question) -> dict[str, Any]:
+            return answer_record(answerer, q)
+
+    report = evaluate(engine, questions, answer, progress=progress)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
     else:

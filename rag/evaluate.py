@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.answer import Answerer
 from rag.engine import Engine
+from rag.grading import grade
+from rag.render import answer_json
 
 KS = (1, 3, 5, 10)
 
@@ -117,4 +120,57 @@ def evaluate(
         records.append(record)
         if progress:
             progress(i + 1, len(questions))
-    return {"metrics": retrieval_metrics(records), "questions": records}
+    metrics = retrieval_metrics(records)
+    if answer is not None:
+        metrics["answers"] = answer_metrics(records)
+    return {"metrics": metrics, "questions": records}
+
+
+def answer_record(answerer: Answerer, q: Question) -> dict[str, Any]:
+    """The fields of `rag ask --json`, plus what grading needs."""
+    answer = answerer.ask(q.question)
+    record = answer_json(answer)
+    g = grade(answer.answer, q.answer) if q.answerable else None
+    record.update(
+        {
+            "correct": g.correct if g else None,
+            "cited_gold": [_source(c.source) in q.gold for c in answer.citations],
+            "factual_sentences": answer.factual,
+            "cited_sentences": answer.cited,
+            "dropped_sentences": len(answer.dropped),
+        }
+    )
+    return record
+
+
+def _share(part: float, whole: float) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def answer_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
+    answerable = [r for r in records if r["answerable"]]
+    unanswerable = [r for r in records if not r["answerable"]]
+    cited = [ok for r in answerable for ok in r["cited_gold"]]
+    factual = sum(r["factual_sentences"] for r in records)
+    ttft = [r["timings"]["ttft_ms"] for r in records if "ttft_ms" in r["timings"]]
+    total = [r["timings"]["total_ms"] for r in records if "total_ms" in r["timings"]]
+    sources = [r["timings"]["retrieve_ms"] for r in records if "retrieve_ms" in r["timings"]]
+    return {
+        "answer_accuracy": _share(sum(1 for r in answerable if r["correct"]), len(answerable)),
+        "citation_precision": _share(sum(cited), len(cited)),
+        "sentence_citation_coverage": _share(sum(r["cited_sentences"] for r in records), factual),
+        "unsupported_sentences_dropped": sum(r["dropped_sentences"] for r in records),
+        "unanswerable_refused": _share(sum(1 for r in unanswerable if r["refused"]), len(unanswerable)),
+        "answerable_refused": _share(sum(1 for r in answerable if r["refused"]), len(answerable)),
+        "modes": {m: sum(1 for r in records if r["mode"] == m) for m in ("generative", "extractive", "refusal")},
+        "by_lang": {
+            lang: _share(
+                sum(1 for r in answerable if r["lang"] == lang and r["correct"]),
+                sum(1 for r in answerable if r["lang"] == lang),
+            )
+            for lang in sorted({r["lang"] for r in answerable})
+        },
+        "sources_ms": {"p50": percentile(sources, 50), "p95": percentile(sources, 95)},
+        "ttft_ms": {"p50": percentile(ttft, 50), "p95": percentile(ttft, 95)},
+        "total_ms": {"p50": percentile(total, 50), "p95": percentile(total, 95)},
+    }

@@ -1,0 +1,111 @@
+"""Fits the not-in-archive signal (rag/relevance.py) for the configured embedder and stores it in
+rag/relevance.json. Positives: answerable dev questions on the blog index, JaQuAD questions on the
+JaQuAD index. Negatives: unanswerable dev questions, and JaQuAD questions (Wikipedia topics) asked of
+the blog index. The threshold keeps at most 5% of positives flagged; figures are cross-validated.
+
+    python -m bench.calibrate [--index data/index] [--jaquad-index data/bench/jaquad/index]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from bench.bench_jaquad import build_archive
+from bench.common import ROOT, env_path
+from rag.engine import Engine
+from rag.evaluate import load_questions
+from rag.relevance import FEATURES, MODELS, features
+from rag.settings import Settings
+
+MAX_FLAGGED_POSITIVES = 0.05
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
+    """Newton's method on the L2-regularised log-likelihood (the bias is not regularised)."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    reg = np.eye(xb.shape[1]) * l2
+    reg[-1, -1] = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(xb @ w)))
+        grad = xb.T @ (p - y) + reg @ w
+        hess = xb.T @ (xb * (p * (1 - p))[:, None]) + reg
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def probabilities(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
+    return 1 / (1 + np.exp(-(x @ w + b)))
+
+
+def threshold_for(p_pos: np.ndarray) -> float:
+    """The highest threshold that flags at most MAX_FLAGGED_POSITIVES of the positives."""
+    return float(np.quantile(p_pos, MAX_FLAGGED_POSITIVES, method="lower"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=None)
+    parser.add_argument("--jaquad-index", type=Path, default=ROOT / "data/bench/jaquad/index")
+    parser.add_argument(
+        "--questions", type=Path, default=env_path("RAG_EVAL", str(ROOT.parent / "shared/eval/dev.jsonl"))
+    )
+    parser.add_argument("--sample", type=int, default=400, help="JaQuAD questions per side")
+    args = parser.parse_args()
+    settings = Settings(relevance_threshold=0.0)
+    blog = Engine(settings, index=args.index)
+    wiki = Engine(settings, index=args.jaquad_index, embedder=blog.embedder)
+    jaquad = build_archive(env_path("JAQUAD_DIR", str(ROOT.parent / "shared/external/jaquad")),
+                           ROOT / "data/bench/jaquad/archive")  # fmt: skip
+    rng = random.Random(7)
+    sample = rng.sample(jaquad, min(args.sample, len(jaquad)))
+    rows: list[tuple[list[float], int, str]] = []
+    for q in load_questions(args.questions):
+        rows.append((features(blog.search(q.question, 10).result), int(q.answerable), "dev"))
+    for jq in sample:
+        rows.append((features(wiki.search(jq.question, 10).result), 1, "jaquad-wiki"))
+        rows.append((features(blog.search(jq.question, 10).result), 0, "jaquad-blog"))
+    x = np.array([r[0] for r in rows])
+    y = np.array([r[1] for r in rows], dtype=float)
+    group = np.array([r[2] for r in rows])
+
+    # 5-fold cross-validation: every question scored by a model that did not see it
+    folds = np.arange(len(rows)) % 5
+    rng_np = np.random.default_rng(7)
+    rng_np.shuffle(folds)
+    held = np.zeros(len(rows))
+    for k in range(5):
+        train = folds != k
+        w, b = fit_logistic(x[train], y[train])
+        t = threshold_for(probabilities(x[train & (y == 1)], w, b))
+        held[~train] = probabilities(x[~train], w, b) < t  # flagged
+    w, b = fit_logistic(x, y)
+    threshold = threshold_for(probabilities(x[y == 1], w, b))
+    dev = group == "dev"
+    report = {
+        "features": list(FEATURES), "weights": [round(float(v), 5) for v in w], "bias": round(b, 5),
+        "threshold": round(threshold, 5), "trained_on": {g: int((group == g).sum()) for g in sorted(set(group))},
+        "cross_validated": {
+            "dev_answerable_flagged": round(float(held[dev & (y == 1)].mean()), 4),
+            "dev_unanswerable_flagged": round(float(held[dev & (y == 0)].mean()), 4),
+            "jaquad_on_jaquad_flagged": round(float(held[group == "jaquad-wiki"].mean()), 4),
+            "jaquad_on_blog_flagged": round(float(held[group == "jaquad-blog"].mean()), 4),
+        },
+        "command": "python -m bench.calibrate",
+    }  # fmt: skip
+    table = json.loads(MODELS.read_text(encoding="utf-8")) if MODELS.is_file() else {}
+    table[blog.embedder.name] = report
+    MODELS.write_text(json.dumps(table, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
