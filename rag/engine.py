@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from index.embedding import Embedder, load_embedder
@@ -35,6 +35,11 @@ class Engine:
         self.relevance = RelevanceModel.load(self.embedder.name, settings.relevance_threshold)
         self._lock = threading.Lock()
         self.retriever = Retriever.open(self.index_root, self.embedder, self.tokenize, self.config)
+        self.reranker = None
+        if settings.reranker:
+            from rag.rerank import Reranker
+
+            self.reranker = Reranker(settings.reranker, settings.reranker_depth)
 
     @property
     def version(self) -> str:
@@ -54,6 +59,10 @@ class Engine:
             return True
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> Search:
-        result = self.retriever.search(query, k, filters)
+        if self.reranker is None:
+            result = self.retriever.search(query, k, filters)
+        else:  # the cross-encoder sees a deeper list than it returns
+            result = self.retriever.search(query, max(k, self.reranker.depth), filters)
+            result = replace(result, hits=self.reranker.rerank(query, result.hits)[:k])
         p = self.relevance.probability(result)
         return Search(result, p, self.relevance.flags(p))

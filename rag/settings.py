@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     embed_int8: bool = Field(True, description="dynamic int8 embedder (1.4x faster, cosine 0.996 vs fp32)")
     threads: int = Field(0, ge=0, description="CPU threads for models; 0 = all cores")
     retrieval_mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    reranker: str = Field("", description="sentence-transformers CrossEncoder name or path; empty = none")
+    reranker_depth: int = Field(20, ge=2, le=100, description="how many fused posts the reranker re-scores")
     relevance_threshold: float | None = Field(
         None, ge=0, le=1, description="flag 'not in archive' below this probability (default: calibrated)"
     )
