@@ -22,7 +22,14 @@ SPARSE = "sparse.npz"
 SPARSE_META = "sparse.json"
 # Particles, auxiliary verbs, symbols and whitespace carry no topic; light verbs (する, できる) neither.
 _DROP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}
-TOKENIZER_ID = "sudachi-core-C+A/nfkc-lower/v1"
+# English questions meet Japanese posts through names and numbers; their function words only add noise.
+_ENGLISH_STOP = frozenset(
+    "a an the of to in on at by for with from as is are was were be been being do does did what which who whom "
+    "whose when where why how and or but not no this that these those it its it's they their them there here "
+    "according blog post article say says said about into than then so such can could would should will may "
+    "much many any some each per have has had get got make made use used s".split()
+)
+TOKENIZER_ID = "sudachi-core-C+A/nfkc-lower/en-stop/v2"
 
 
 class JapaneseTokenizer:
@@ -58,11 +65,13 @@ class JapaneseTokenizer:
                 pos = m.part_of_speech()
                 if pos[0] in _DROP_POS or (pos[0] == "動詞" and pos[1] == "非自立可能"):
                     continue
-                form = m.normalized_form()
+                if m.surface() in _ENGLISH_STOP:  # Sudachi would turn "the" into ザ
+                    continue
+                form = m.normalized_form().lower()
                 out.append(form)
                 parts = m.split(self._local.mode_a)
                 if len(parts) > 1:
-                    out.extend(p.normalized_form() for p in parts if p.part_of_speech()[0] not in _DROP_POS)
+                    out.extend(p.normalized_form().lower() for p in parts if p.part_of_speech()[0] not in _DROP_POS)
         return out
 
 
