@@ -153,12 +153,10 @@ class BM25Index:
         return cls(matrix, dict(conn.execute("SELECT term, id FROM vocab")))
 
     def idf(self, term: str) -> float:
-        """How rare a term is across chunks (0 for unknown terms): weights words in evidence scoring."""
+        """How rare a term is across chunks; a term no chunk contains is as rare as can be."""
         j = self.vocab.get(term)
-        if j is None or j >= self.matrix.shape[1]:
-            return 0.0
         n = self.matrix.shape[0]
-        df = int(self.matrix.indptr[j + 1] - self.matrix.indptr[j])
+        df = 0 if j is None or j >= self.matrix.shape[1] else int(self.matrix.indptr[j + 1] - self.matrix.indptr[j])
         return float(np.log1p((n - df + 0.5) / (df + 0.5)))
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:

@@ -125,8 +125,10 @@ class Answerer:
             yield Done(self._refusal(lang, timings, t0, related))
             return
         scorer = self.scorer()
-        sources = select_evidence(question, hits, scorer, max_sources=cfg.max_sources,
-                                  chars_per_source=cfg.chars_per_source, dense=self._dense_one)  # fmt: skip
+        sources = select_evidence(
+            question, hits, scorer, max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
+            dense=self._dense_one, prefer_dense=lang == "en",
+        )  # fmt: skip
         if self.llm is None:
             yield Done(self._extractive(question, sources, scorer, lang, timings, t0))
             return

@@ -66,9 +66,11 @@ def select_evidence(
     max_sources: int = 3,
     chars_per_source: int = 200,
     dense: Callable[[str, list[str]], np.ndarray] | None = None,
+    prefer_dense: bool = False,
 ) -> list[Source]:
     """Per post, the best-scoring sentence and its neighbours up to the budget. `dense(question,
-    sentences)` scores sentences when the words do not meet (an English question, Japanese posts)."""
+    sentences)` scores sentences by meaning: always when `prefer_dense` (an English question over
+    Japanese posts, where words cannot meet), otherwise only when no sentence shares enough words."""
     q_terms = scorer.terms(question)
     sources: list[Source] = []
     for hit in hits[:max_sources]:
@@ -76,7 +78,7 @@ def select_evidence(
         if not sentences:
             continue
         scores = np.array([scorer.overlap(q_terms, s) for s in sentences])
-        if dense is not None and scores.max(initial=0.0) < 0.25:
+        if dense is not None and (prefer_dense or scores.max(initial=0.0) < 0.25):
             scores = dense(question, sentences)
         best = int(np.argmax(scores)) if scores.size and scores.max() > 0 else 0
         lo = hi = best
