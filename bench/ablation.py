@@ -24,7 +24,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "fused + collapse, RRF k=20": {"mode": "hybrid", "rrf_k": 20},
     "fused + collapse, 50 candidates a leg": {"mode": "hybrid", "candidates": 50},
     "fused + collapse, 200 candidates a leg": {"mode": "hybrid", "candidates": 200},
-    "dense only + collapse": {"mode": "dense", "collapse": True},
+    "dense only, chunks": {"mode": "dense", "collapse": False},
 }
 
 
