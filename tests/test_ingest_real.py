@@ -68,3 +68,21 @@ def test_ingest_reingest_edit_delete_with_the_real_embedder(
     post.unlink()
     assert run() == (0, 0, 1, 0)
     assert not top_source(index, e5, "強化学習で数学の正答率はどれだけ上がった？").startswith("2026-01-15-2-")
+
+
+def test_a_hub_model_that_is_not_downloaded_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from index.embedding import load_embedder
+    from index.errors import ModelNotFound
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(ModelNotFound, match=r"could not be loaded offline.*huggingface-cli download"):
+        load_embedder("intfloat/multilingual-e5-base", EmbedderOptions(models_dir=tmp_path))
+
+
+def test_the_default_embedder_missing_says_to_run_make_install(tmp_path: Path) -> None:
+    from index.embedding import load_embedder
+    from index.errors import ModelNotFound
+
+    with pytest.raises(ModelNotFound, match='run "make install"'):
+        load_embedder(DEFAULT_EMBEDDER, EmbedderOptions(models_dir=tmp_path))
