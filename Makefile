@@ -92,12 +92,14 @@ lint: $(STAMP)/deps
 typecheck: $(STAMP)/deps
 	$(VENV)/bin/mypy
 
-# Debian's chromium and its driver, for the widget test in a real browser.
+# Debian's chromium and its driver, for the widget test in a real browser; a Japanese font so the
+# test's screenshots show text rather than empty boxes.
 $(STAMP)/browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-		echo "install: Debian's chromium and chromium-driver (for the widget test)"; \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+			|| ! [ -d /usr/share/fonts/opentype/ipafont-gothic ]; then \
+		echo "install: Debian's chromium, chromium-driver and fonts-ipafont-gothic (for the widget test)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			chromium chromium-driver >/dev/null; \
+			chromium chromium-driver fonts-ipafont-gothic >/dev/null; \
 	fi
 	@mkdir -p $(STAMP) && touch $@
 

@@ -27,7 +27,9 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     embedder = load_embedder(DEFAULT_EMBEDDER, EmbedderOptions(models_dir=models_dir(), threads=2))
     ingest(root / "archive", root / "idx", embedder.name, lambda: embedder)
     env = {"RAG_INDEX_DIR": str(root / "idx"), "RAG_MODELS_DIR": str(models_dir()), "RAG_LLM_BACKEND": "llama.cpp",
-           "RAG_RATE_LIMIT_PER_MINUTE": "0"}  # fmt: skip
+           "RAG_RATE_LIMIT_PER_MINUTE": "0",
+           # generous deadlines: this test is about the real model answering, even on a busy machine
+           "RAG_LLM_FIRST_TOKEN_S": "300", "RAG_LLM_TOTAL_S": "600"}  # fmt: skip
     with rag_server(env) as url:
         yield url
 
