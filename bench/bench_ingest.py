@@ -80,7 +80,8 @@ def main() -> None:
         raise SystemExit("set RAG_ARCHIVE to the archive folder (holding _posts/)")
     work = mirror(archive, ROOT / "data/bench/archive-mirror")
     if args.keep_scratch:
-        scratch = json.loads(args.out.read_text(encoding="utf-8"))["from_scratch"]
+        previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
+        scratch = previous.get("from_scratch") or {"posts": len(os.listdir(work / "_posts")), "note": "not measured"}
         ingest(work, args.index, "catch up with the current code")  # settles any re-chunking first
     else:
         shutil.rmtree(args.index, ignore_errors=True)  # from scratch: no index, no embedding cache

@@ -92,6 +92,8 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.evaluate import evaluate, load_questions
 
+    if not args.questions.is_file():
+        raise SystemExit(f"error: no questions file at {args.questions}")
     engine = _engine(args, settings)
     questions = load_questions(args.questions)
 

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
-from index.ingest import ingest
 from rag.answer import AnswerConfig, Answerer, Delta, Done, Sources
 from rag.engine import Engine
 from rag.llm.base import LLMOptions, Message, load_llm
 from rag.relevance import RelevanceModel
 from rag.settings import Settings
-from tests.fakes import fake_embedder, scripted_llm
+from tests.fakes import scripted_llm
 
-from .conftest import DATA
+from .conftest import fake_index
 
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root = tmp_path_factory.mktemp("answer")
-    shutil.copytree(DATA / "archive", root / "archive")
-    ingest(root / "archive", root / "idx", "fake:64", lambda: fake_embedder("fake:64"))
-    return Engine(Settings(embedding_model="fake:64"), index=root / "idx")
+    return Engine(Settings(embedding_model="fake:64"), index=fake_index(tmp_path_factory, "answer"))
 
 
 def answerer(engine: Engine, script: str = "quote", **config: object) -> Answerer:

@@ -15,15 +15,12 @@ from index.ingest import ingest
 from rag.settings import Settings
 from tests.fakes import fake_embedder
 
-from .conftest import DATA
+from .conftest import DATA, fake_index
 
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("api")
-    shutil.copytree(DATA / "archive", root / "archive")
-    ingest(root / "archive", root / "idx", "fake:64", lambda: fake_embedder("fake:64"))
-    return root / "idx"
+    return fake_index(tmp_path_factory, "api")
 
 
 def settings(index: Path, **over: object) -> Settings:

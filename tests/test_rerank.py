@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
-from index.ingest import ingest
 from rag.engine import Engine
 from rag.settings import Settings
-from tests.fakes import fake_embedder
 
-from .conftest import DATA
+from .conftest import DATA, fake_index
 
 
 def tiny_cross_encoder(folder: Path) -> Path:
@@ -39,10 +36,7 @@ def tiny_cross_encoder(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("rerank")
-    shutil.copytree(DATA / "archive", root / "archive")
-    ingest(root / "archive", root / "idx", "fake:64", lambda: fake_embedder("fake:64"))
-    return root / "idx"
+    return fake_index(tmp_path_factory, "rerank")
 
 
 def test_the_reranker_reorders_fused_posts_by_its_own_scores(index: Path, tmp_path: Path) -> None:
