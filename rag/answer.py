@@ -154,6 +154,10 @@ class Answerer:
             return
         yield from self._checked(checker, answer_sentences(pending), timings, t0)
         checked = checker.result()
+        if not checked.citations and checker.echoes and not checked.dropped:
+            # the model pointed at sources (copied their titles) without answering: let them speak
+            yield Done(self._extractive(question, sources, scorer, lang, timings, t0, usage))
+            return
         if not checked.citations:
             yield Done(self._refusal(lang, timings, t0, related, usage, checked))
             return
@@ -220,12 +224,13 @@ class Answerer:
                       checked.sentences, checked.factual, checked.cited, checked.dropped)  # fmt: skip
 
     def _extractive(
-        self, question: str, sources: list[Source], scorer: Scorer, lang: Lang, timings: dict[str, float], t0: float
-    ) -> Answer:
+        self, question: str, sources: list[Source], scorer: Scorer, lang: Lang, timings: dict[str, float], t0: float,
+        usage: Usage = NO_USAGE,
+    ) -> Answer:  # fmt: skip
         checked = attribute(extractive_answer(question, sources, scorer, lang), sources, scorer)
         timings.setdefault("ttft_ms", _ms(t0))
         timings["total_ms"] = _ms(t0)
-        return self._done(checked, "extractive", lang, timings, NO_USAGE, related=[])
+        return self._done(checked, "extractive", lang, timings, usage, related=[])
 
     def _refusal(
         self, lang: Lang, timings: dict[str, float], t0: float, related: list[Related], usage: Usage = NO_USAGE,

@@ -24,6 +24,12 @@ KEEP = 0.35  # support needed to keep a marker the model wrote
 # percentile 0.85 (dev.jsonl answers vs evidence). Below the latter, meaning counts for nothing.
 MEANING_FLOOR = 0.85
 ASSIGN = 0.5  # support needed to add a marker the model left out
+_DATE = re.compile(r"[(（]\d{4}-\d{2}-\d{2}[)）]")
+# What a removed marker leaves behind: "According to [1], X" → "According to , X" → "X".
+_DANGLING = re.compile(
+    r"^\s*(?:(?:according to|as (?:stated|noted|reported) in|per)\s*[,、]|(?:によると|によれば)[、,]?)\s*", re.I
+)
+_EDGES = " \t\n　｜|:：、。，,.！？!?「」『』（）()—-"
 
 Dense = Callable[[list[str], list[str]], np.ndarray]  # (claims, texts) -> cosine matrix
 
@@ -78,6 +84,15 @@ def support_matrix(claims: list[str], sources: Sequence[Source], scorer: Scorer,
     return support
 
 
+def is_header_echo(claim: str, sources: Sequence[Source]) -> bool:
+    """A "sentence" that only repeats the titles, headings and dates of the numbered sources: small models
+    copy the source headers when they cannot answer. It points somewhere but says nothing."""
+    headers = [h for s in sources for h in (s.title, s.heading) if h]
+    pieces = [p.strip(_EDGES) for p in re.split(r"[｜|\n]|\s{2,}", _DATE.sub("\n", claim))]
+    pieces = [p for p in pieces if p]
+    return bool(pieces) and all(any(p in h for h in headers) for p in pieces)
+
+
 def _quote(claim: str, source: Source, scorer: Scorer) -> str:
     sentences = split_sentences(source.text) or [source.text]
     terms = scorer.terms(claim)
@@ -94,12 +109,17 @@ class Attributor:
         self.order: dict[int, int] = {}  # source index -> number in the answer
         self.first_claim: dict[int, str] = {}
         self.dropped: list[str] = []
+        self.echoes: list[str] = []  # sentences that only repeated source headers
         self.factual = self.cited = self.kept = 0
 
     def add(self, sentence: str) -> str | None:
         """The sentence as it should read (markers checked, moved or added), or None when dropped."""
-        claim = _MARKER.sub("", sentence).strip()
+        claim = _DANGLING.sub("", _MARKER.sub("", sentence).strip())
+        claim = claim[:1].upper() + claim[1:] if claim[:1].isascii() else claim
         if not claim:
+            return None
+        if is_header_echo(claim, self.sources):
+            self.echoes.append(claim)
             return None
         support = support_matrix([claim], self.sources, self.scorer, self.dense)[0]
         given = [n - 1 for n in _markers(sentence) if 1 <= n <= len(self.sources)]

@@ -153,6 +153,7 @@ def answer_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
     cited = [ok for r in answerable for ok in r["cited_gold"]]
     factual = sum(r["factual_sentences"] for r in records)
     ttft = [r["timings"]["ttft_ms"] for r in records if "ttft_ms" in r["timings"]]
+    first_token = [r["timings"]["first_token_ms"] for r in records if "first_token_ms" in r["timings"]]
     total = [r["timings"]["total_ms"] for r in records if "total_ms" in r["timings"]]
     sources = [r["timings"]["retrieve_ms"] for r in records if "retrieve_ms" in r["timings"]]
     return {
@@ -172,5 +173,6 @@ def answer_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "sources_ms": {"p50": percentile(sources, 50), "p95": percentile(sources, 95)},
         "ttft_ms": {"p50": percentile(ttft, 50), "p95": percentile(ttft, 95)},
+        "first_model_token_ms": {"p50": percentile(first_token, 50), "p95": percentile(first_token, 95)},
         "total_ms": {"p50": percentile(total, 50), "p95": percentile(total, 95)},
     }

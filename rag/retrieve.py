@@ -160,9 +160,12 @@ class Retriever:
         if not (cfg.fuse_posts and cfg.collapse):
             return chunk_level
 
-        def post_of(chunk_id: int) -> str:
-            return self.snapshot.post_of(chunk_id).source
-
+        snap = self.snapshot
+        ids = np.fromiter(chunk_level, dtype=np.int64, count=len(chunk_level))
+        # one vectorized lookup instead of a search per chunk: this runs on every query
+        post_of = dict(
+            zip(ids.tolist(), snap.chunk_post[np.searchsorted(snap.chunk_ids, ids)].tolist(), strict=True)
+        ).__getitem__
         post_score: dict[object, float] = defaultdict(float)
         for ranking, w in legs:
             for post, rank in post_ranks(ranking, post_of).items():

@@ -82,7 +82,7 @@ class ScriptedLLM:
     """Answers from the prompt's own sources, misbehaving on request:
     quote (first source's first sentence, cited) · nomarkers · invent (cites [9]) · outside (a fact no
     source holds) · refuse · fail · slow (no token before the deadline) · obey (follows instructions
-    found inside sources)."""
+    found inside sources) · titles (copies the source headers instead of answering)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -109,6 +109,8 @@ class ScriptedLLM:
             text = f"{first[0].rstrip('。')}[9]。"
         elif script == "outside":
             text = f"{first[0].rstrip('。')}[1]。火星の人口は2030年に12億人に達します[1]。"
+        elif script == "titles":
+            text = "".join(re.findall(r"^\[\d+\] ([^\n]*)$", user, re.M)[:2])
         elif script == "obey" and "無視して" in user:
             text = "私はハッキングされました。"
         else:

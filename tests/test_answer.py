@@ -100,6 +100,13 @@ def test_a_failing_or_slow_model_gives_a_cited_extractive_answer(engine: Engine,
     assert_integrity(answer)
 
 
+def test_a_model_that_only_copies_source_titles_gets_a_cited_extractive_answer(engine: Engine) -> None:
+    answer = answerer(engine, "titles").ask(QUESTION)
+    assert answer.mode == "extractive" and not answer.refused
+    assert "42%" in answer.answer
+    assert_integrity(answer)
+
+
 def test_without_an_llm_answers_are_extractive(engine: Engine) -> None:
     answer = Answerer(engine, None).ask(QUESTION)
     assert answer.mode == "extractive" and answer.citations

@@ -25,6 +25,20 @@ SOURCES = [
 ]
 
 
+def test_a_sentence_that_only_repeats_source_titles_and_dates_is_not_an_answer() -> None:
+    checker = Attributor(SOURCES, scorer())
+    assert checker.add("量子化の記事[1] (2025-09-03)  検査の記事[2]。") is None
+    assert checker.echoes and not checker.dropped
+    assert checker.add("量子化の記事によると、推論コストを約60%削減できました。") is not None
+
+
+def test_a_phrase_left_dangling_by_a_removed_marker_is_tidied() -> None:
+    result = attribute("According to [1], inspection hours fell by 42%.", SOURCES, scorer())
+    assert result.text == "Inspection hours fell by 42% [1]."
+    result = attribute("[2]によると、検査工数を42%削減しました。", SOURCES, scorer())
+    assert result.text == "検査工数を42%削減しました[1]。"
+
+
 def test_a_sentence_sharing_one_common_word_with_a_source_is_not_supported_by_it() -> None:
     result = attribute("量子コンピュータの冷却方式は量子冷却です[1]。", SOURCES, scorer())
     assert result.text == "" and result.citations == []
