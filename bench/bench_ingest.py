@@ -63,7 +63,8 @@ def ingest(archive: Path, index: Path, label: str) -> dict[str, float | int | st
 
 
 def size_mb(path: Path) -> float:
-    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return round(sum(p.stat().st_size for p in files) / 1e6, 1)
 
 
 def main() -> None:
