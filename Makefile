@@ -52,7 +52,7 @@ $(STAMP)/deps: pyproject.toml | $(PY)
 
 $(STAMP)/llama: | $(PY)
 	@if ! ls $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
-		echo "install: compiling llama-cpp-python $(LLAMA_VERSION) (once; about 10 minutes on 2 cores)"; \
+		echo "install: compiling llama-cpp-python $(LLAMA_VERSION) (once; about 15 minutes on 2 cores)"; \
 		mkdir -p $(LLAMA_WHEEL_DIR) && \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 			$(PIP) wheel -q --no-deps --no-cache-dir "llama-cpp-python==$(LLAMA_VERSION)" -w $(LLAMA_WHEEL_DIR).tmp \
