@@ -114,8 +114,9 @@ class Attributor:
 
     def add(self, sentence: str) -> str | None:
         """The sentence as it should read (markers checked, moved or added), or None when dropped."""
-        claim = _DANGLING.sub("", _MARKER.sub("", sentence).strip())
-        claim = claim[:1].upper() + claim[1:] if claim[:1].isascii() else claim
+        claim, tidied = _DANGLING.subn("", _MARKER.sub("", sentence).strip())
+        if tidied:  # "According to , inspection…" → "Inspection…"; "iPhone…" elsewhere stays as written
+            claim = claim[:1].upper() + claim[1:]
         if not claim:
             return None
         if is_header_echo(claim, self.sources):
