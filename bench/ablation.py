@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from bench.bench_jaquad import JaquadQuestion, build_archive, run
-from bench.common import ROOT, env_path, write
+from bench.common import ROOT, add_questions_arg, env_path, write
 from index.embedding import Embedder, load_embedder
 from rag.engine import Engine
 from rag.evaluate import evaluate, load_questions
@@ -62,9 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/ablation.json")
     parser.add_argument("--index", type=Path, default=None)
-    parser.add_argument(
-        "--questions", type=Path, default=env_path("RAG_EVAL", str(ROOT.parent / "shared/eval/dev.jsonl"))
-    )
+    add_questions_arg(parser)
     parser.add_argument("--jaquad-work", type=Path, default=ROOT / "data/bench/jaquad", help="from make bench-jaquad")
     args = parser.parse_args()
     settings = Settings()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.common import ROOT, env_path, latency, write
+from bench.common import ROOT, add_questions_arg, latency, write
 from rag.engine import Engine
 from rag.evaluate import load_questions
 from rag.settings import Settings
@@ -19,9 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/search.json")
     parser.add_argument("--index", type=Path, default=None)
-    parser.add_argument(
-        "--questions", type=Path, default=env_path("RAG_EVAL", str(ROOT.parent / "shared/eval/dev.jsonl"))
-    )
+    add_questions_arg(parser)
     parser.add_argument("--rounds", type=int, default=5, help="times each question is searched")
     args = parser.parse_args()
     settings = Settings()

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import ROOT, env_path, latency, write
+from bench.common import ROOT, add_questions_arg, env_path, latency, write
 from index import docstore
 from index.store import DOCSTORE, IndexFolder, Manifest, read_dense
 from rag.evaluate import load_questions
@@ -198,9 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/service.json")
     parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
-    parser.add_argument(
-        "--questions", type=Path, default=env_path("RAG_EVAL", str(ROOT.parent / "shared/eval/dev.jsonl"))
-    )
+    add_questions_arg(parser)
     parser.add_argument("--search-seconds", type=float, default=30)
     parser.add_argument("--mixed-seconds", type=float, default=300)
     parser.add_argument("--port", type=int, default=8765)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.bench_jaquad import build_archive
-from bench.common import ROOT, env_path
+from bench.common import ROOT, add_questions_arg, env_path
 from rag.engine import Engine
 from rag.evaluate import load_questions
 from rag.relevance import FEATURES, MODELS, features
@@ -55,9 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=None)
     parser.add_argument("--jaquad-index", type=Path, default=ROOT / "data/bench/jaquad/index")
-    parser.add_argument(
-        "--questions", type=Path, default=env_path("RAG_EVAL", str(ROOT.parent / "shared/eval/dev.jsonl"))
-    )
+    add_questions_arg(parser)
     parser.add_argument("--sample", type=int, default=400, help="JaQuAD questions per side")
     args = parser.parse_args()
     settings = Settings(relevance_threshold=0.0)

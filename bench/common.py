@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -56,3 +57,10 @@ def latency(values: list[float]) -> dict[str, float]:
 
 def env_path(name: str, default: str) -> Path:
     return Path(os.environ.get(name) or default)
+
+
+def add_questions_arg(parser: argparse.ArgumentParser) -> None:
+    """--questions: the dev set beside the checkout, or $RAG_EVAL."""
+    parser.add_argument(
+        "--questions", type=Path, default=env_path("RAG_EVAL", str(ROOT.parent / "shared/eval/dev.jsonl"))
+    )
