@@ -16,9 +16,9 @@ from api.routes import ERRORS, Guarded, _answer, _engine, record
 from api.schemas import ChatIn, ChatMessage
 from api.services import Services
 from api.streaming import events_in_thread
-from rag.answer import Answer, Delta, Done
 from rag.llm.base import Message
-from rag.render import answer_json, sources_text
+from rag.render import answer_json, passages_text, sources_text
+from rag.types import Answer, Delta, Done, Passages
 
 router = APIRouter()
 
@@ -68,7 +68,7 @@ async def chat_completions(body: ChatIn, svc: Guarded) -> Any:
         return StreamingResponse(_stream(svc, admission, question, history, ident, created, body.model),
                                  media_type="text/event-stream")  # fmt: skip
     answer = await _answer(svc, question, history, None)
-    content = answer.answer + sources_text(answer, answer.language)
+    content = passages_text(answer.passages) + answer.answer + sources_text(answer, answer.language)
     return {
         "id": ident,
         "object": "chat.completion",
@@ -92,7 +92,9 @@ async def _stream(svc: Services, admission: Any, question: str, history: list[Me
     try:
         yield chunk({"role": "assistant", "content": ""})
         async for event in events_in_thread(lambda c: answerer.stream(question, history, None, c)):
-            if isinstance(event, Delta):
+            if isinstance(event, Passages):
+                yield chunk({"content": passages_text(event.quotes)})
+            elif isinstance(event, Delta):
                 streamed += event.text
                 yield chunk({"content": event.text})
             elif isinstance(event, Done):

@@ -16,10 +16,10 @@ from api.security import caller
 from api.services import Services
 from api.streaming import events_in_thread, sse
 from index.errors import ArchiveQAError
-from rag.answer import Answer, Delta, Done, Sources
 from rag.filters import Filters
 from rag.llm.base import Message
-from rag.render import answer_json, hit_json, related_json
+from rag.render import answer_json, hit_json, quoted_json, related_json
+from rag.types import Answer, Delta, Done, Passages, Sources
 
 STATIC = Path(__file__).with_name("static")
 router = APIRouter()
@@ -105,7 +105,9 @@ def record(svc: Services, answer: Answer) -> None:
     responses={
         **ERRORS,
         200: {
-            "description": "the answer; with stream=true a text/event-stream of sources, delta, done and error events",
+            "description": (
+                "the answer; with stream=true a text/event-stream of sources, passage, delta, done and error events"
+            ),
             "content": {"text/event-stream": {"example": 'event: delta\ndata: {"text": "…"}\n\n'}},
         },
     },
@@ -132,6 +134,8 @@ async def _sse(svc: Services, admission: Any, question: str, history: list[Messa
         async for event in events_in_thread(lambda c: answerer.stream(question, history, filters, c)):
             if isinstance(event, Sources):
                 yield sse("sources", {"posts": [related_json(p) for p in event.posts]})
+            elif isinstance(event, Passages):
+                yield sse("passage", {"passages": [quoted_json(q) for q in event.quotes], "passage_ms": event.ms})
             elif isinstance(event, Delta):
                 yield sse("delta", {"text": event.text})
             elif isinstance(event, Done):

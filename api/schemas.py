@@ -106,6 +106,15 @@ class CitationOut(BaseModel):
     quote: str = Field(..., description="the passage text that supports the sentences citing it")
 
 
+class PassageOut(BaseModel):
+    n: int = Field(..., description="the citation number of its post, as in the answer's markers")
+    source: str
+    url: str
+    title: str
+    date: str
+    text: str = Field(..., description="sentences quoted verbatim from the post")
+
+
 class RelatedOut(BaseModel):
     source: str
     url: str
@@ -129,9 +138,19 @@ class AskOut(BaseModel):
                             "quote": "外観検査AIを導入したところ、検査工数を42%削減しました。",
                         }
                     ],
+                    "passages": [
+                        {
+                            "n": 1,
+                            "source": "2025-09-10-3-製造業のai活用事例.md",
+                            "url": "https://blog.example.jp/2025/09/10/3-製造業のai活用事例/",
+                            "title": "製造業のAI活用事例：外観検査と予知保全で成果を出すには",
+                            "date": "2025-09-10",
+                            "text": "外観検査AIを導入したところ、検査工数を42%削減しました。",
+                        }
+                    ],
                     "refused": False,
                     "mode": "generative",
-                    "timings": {"retrieve_ms": 120.5, "ttft_ms": 5400.0, "total_ms": 9100.0},
+                    "timings": {"retrieve_ms": 120.5, "passage_ms": 180.2, "ttft_ms": 5400.0, "total_ms": 9100.0},
                     "related": [],
                     "usage": {"prompt_tokens": 410, "completion_tokens": 38},
                 }
@@ -141,11 +160,15 @@ class AskOut(BaseModel):
 
     answer: str
     citations: list[CitationOut]
+    passages: list[PassageOut] = Field(
+        default_factory=list, description="key passages, quoted before generation started; never withdrawn"
+    )
     refused: bool
     mode: Literal["generative", "extractive", "refusal"]
     timings: dict[str, float]
     related: list[RelatedOut] = Field(default_factory=list, description="closest posts when refused")
     usage: dict[str, int]
+    cached: bool = Field(False, description="served from the answer cache")
 
 
 class ProblemOut(BaseModel):

@@ -11,8 +11,12 @@ from api.queue import GenerationQueue
 from api.security import RateLimiter
 from index.errors import ArchiveQAError
 from rag.answer import Answerer
+from rag.answer_cache import AnswerMemo
+from rag.cache import AnswerCache
 from rag.engine import Engine
-from rag.llm.base import LLM, load_llm
+from rag.gate import ModelGate
+from rag.llm.base import LLM
+from rag.llm.registry import load_llm
 from rag.settings import Settings
 
 log = logging.getLogger("api")
@@ -29,6 +33,8 @@ class Services:
     llm: LLM | None = None
     llm_error: str = ""
     index_error: str = ""
+    gate: ModelGate = field(default_factory=ModelGate)  # one model context: one generation at a time
+    memo: AnswerMemo | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -40,6 +46,9 @@ class Services:
             RateLimiter(settings.rate_limit_per_minute),
             frozenset(settings.api_keys),
         )
+        if settings.cache_enabled:
+            cache = AnswerCache(settings.cache_file, settings.cache_max_entries, settings.cache_max_age_s)
+            s.memo = AnswerMemo(cache, settings.cache_similarity)
         s.load()
         if settings.watch_index_s > 0:
             threading.Thread(target=s._watch, name="index-watch", daemon=True).start()
@@ -49,6 +58,7 @@ class Services:
         try:
             self.engine = Engine(self.settings)
             self.metrics.set_index(self.engine.version)
+            self._forget_other_versions()
             self.index_error = ""
         except ArchiveQAError as exc:  # the service still starts: /readyz says why, a later ingest fixes it
             self.index_error = str(exc)
@@ -62,7 +72,7 @@ class Services:
 
     def answerer(self) -> Answerer:
         assert self.engine is not None
-        return Answerer(self.engine, self.llm, self.settings.answer_config())
+        return Answerer(self.engine, self.llm, self.settings.answer_config(), self.gate, self.memo)
 
     def reload(self) -> bool:
         """Switch to a newly published index between requests; True when it switched."""
@@ -72,8 +82,14 @@ class Services:
         switched = self.engine.reload()
         if switched:
             self.metrics.set_index(self.engine.version)
+            self._forget_other_versions()
             log.info("now serving index version %s", self.engine.version)
         return switched
+
+    def _forget_other_versions(self) -> None:
+        """Answers cached for a version no longer served can never be hit again."""
+        if self.memo is not None and self.engine is not None:
+            self.memo.cache.keep_only(self.engine.version)
 
     def _watch(self) -> None:
         while not self._stop.wait(self.settings.watch_index_s):

@@ -18,9 +18,9 @@ import numpy as np
 from bench.bench_jaquad import JaquadQuestion, build_archive, run
 from bench.common import ROOT, add_questions_arg, env_path, write
 from index.embedding import Embedder, load_embedder
+from rag.config import RetrievalConfig
 from rag.engine import Engine
 from rag.evaluate import evaluate, load_questions
-from rag.retrieve import RetrievalConfig
 from rag.settings import Settings
 
 CHUNK_RRF = {"mode": "hybrid", "fuse_posts": False, "sparse_weight": 1.0}

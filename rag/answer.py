@@ -1,89 +1,36 @@
-"""The answer pipeline: retrieve → evidence → LLM → checked citations, as a stream of events.
+"""The answer pipeline: retrieve → evidence → key passage → LLM → checked citations, as events.
 
-Events: `Sources` right after retrieval, `Delta` for each sentence once it is checked (so the streamed
-text is the final text: markers verified, unsupported sentences never shown), and `Done` with the answer,
-citations, timings and token counts."""
+Events: `Sources` right after retrieval, `Passages` (the key passage, quoted) before the model starts,
+`Delta` for each sentence once it is checked (so the streamed text is the final text: markers verified,
+unsupported sentences never shown), and `Done` with the answer, citations, timings and token counts."""
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
-from rag.citations import Attributed, Attributor, Citation, answer_sentences, attribute, complete_sentences
+from rag.answer_cache import AnswerMemo, QuestionMemo
+from rag.citations import Attributed, Attributor, answer_sentences, attribute, complete_sentences
+from rag.config import AnswerConfig
 from rag.conversation import standalone
 from rag.engine import Engine
 from rag.evidence import Scorer, select_evidence
 from rag.extractive import extractive_answer, refusal_text
 from rag.filters import Filters
+from rag.focus import Focus
+from rag.gate import ModelGate
+from rag.generate import LLMTimeout, ModelBusy, generate
 from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message, Usage
+from rag.passages import KeyPassage, key_passages
 from rag.prompts import NOT_IN_ARCHIVE, Lang, Source, build_messages, language_of
+from rag.query_terms import japanese_terms
 from rag.retrieve import Hit
+from rag.types import NO_USAGE, Answer, Delta, Done, Event, Mode, Passages, Quoted, Related, Sources
 
-Mode = Literal["generative", "extractive", "refusal"]
-NO_USAGE = Usage(0, 0)
-
-
-@dataclass(frozen=True)
-class AnswerConfig:
-    max_sources: int = 3
-    chars_per_source: int = 200
-    max_tokens: int = 160
-    first_token_s: float = 30.0  # no first token by then: answer extractively
-    total_s: float = 120.0
-    grammar: bool = False  # constrain decoding so each sentence ends with a marker
-
-
-@dataclass(frozen=True)
-class Related:
-    source: str
-    url: str
-    title: str
-    date: str
-
-
-@dataclass(frozen=True)
-class Answer:
-    answer: str
-    citations: list[Citation]
-    refused: bool
-    mode: Mode
-    language: Lang
-    timings: dict[str, float]
-    usage: Usage = field(default_factory=lambda: NO_USAGE)
-    related: list[Related] = field(default_factory=list)
-    sentences: int = 0
-    factual: int = 0
-    cited: int = 0
-    dropped: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Sources:
-    posts: list[Related]
-
-
-@dataclass(frozen=True)
-class Delta:
-    text: str
-
-
-@dataclass(frozen=True)
-class Done:
-    answer: Answer
-
-
-Event = Sources | Delta | Done
-_END = object()
-
-
-class LLMTimeout(LLMFailed):
-    pass
+__all__ = ["AnswerConfig", "Answerer", "Delta", "Done", "Event", "Passages", "Sources"]
 
 
 def _related(hits: Sequence[Hit]) -> list[Related]:
@@ -91,8 +38,13 @@ def _related(hits: Sequence[Hit]) -> list[Related]:
 
 
 class Answerer:
-    def __init__(self, engine: Engine, llm: LLM | None, config: AnswerConfig | None = None) -> None:
+    def __init__(
+        self, engine: Engine, llm: LLM | None, config: AnswerConfig | None = None, gate: ModelGate | None = None,
+        memo: AnswerMemo | None = None,
+    ) -> None:  # fmt: skip
         self.engine, self.llm, self.config = engine, llm, config or AnswerConfig()
+        self.gate = gate or ModelGate(1)
+        self.memo = memo
 
     def scorer(self) -> Scorer:
         return Scorer(self.engine.tokenize, self.engine.retriever.bm25.idf)
@@ -114,28 +66,53 @@ class Answerer:
     ) -> Iterator[Event]:  # fmt: skip
         cfg, t0 = self.config, time.perf_counter()
         cancel = cancel or threading.Event()
+        memo = self.memo.for_question(question, history, filters, self.engine.version) if self.memo else None
+        if memo is not None and (replay := memo.exact()) is not None:
+            yield from replay
+            return
         lang = language_of(question)
         turn = standalone(question, history)
-        search = self.engine.search(turn.query, max(cfg.max_sources, 5), filters)
+        search = self.engine.search(turn.query, max(cfg.max_sources, cfg.evidence_pool, 5), filters)
         hits = search.result.hits
         timings = {"retrieve_ms": _ms(t0)}
         yield Sources(_related(hits))
+        if lang == "en" and cfg.english_terms and self.llm is not None and not cancel.is_set():
+            terms = japanese_terms(self.llm, self.gate, question, cfg, cancel)
+            if terms:  # a second search, its BM25 leg reading the Japanese terms too
+                search = self.engine.search(turn.query, max(cfg.max_sources, cfg.evidence_pool, 5), filters, terms)
+                hits = search.result.hits
+            timings["terms_ms"] = _ms(t0)
+        if memo is not None:
+            memo.posts = _related(hits)
         related = _related(hits[:3])
         if search.not_in_archive or not hits:
-            yield Done(self._refusal(lang, timings, t0, related))
+            yield self._keep(memo, Done(self._refusal(lang, timings, t0, related)))
             return
         scorer = self.scorer()
         sources = select_evidence(
             question, hits, scorer, max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
-            dense=self._dense_one, prefer_dense=lang == "en",
+            dense=self._dense_one, prefer_dense=lang == "en", pool=cfg.evidence_pool, favour_type=cfg.favour_type,
         )  # fmt: skip
-        if self.llm is None:
-            yield Done(self._extractive(question, sources, scorer, lang, timings, t0))
+        if memo is not None and (replay := memo.similar(self.engine.embedder, sources)) is not None:
+            yield from replay
             return
-        checker = Attributor(sources, scorer, self.dense)
+        keys = self._key_passages(question, sources, scorer, lang) if cfg.passages else []
+        if keys:
+            timings["passage_ms"] = _ms(t0)
+            yield Passages(self._quoted(keys, sources), timings["passage_ms"])
+        quoted = [(k.source, k.text) for k in keys]
+        if self.llm is None:
+            yield self._keep(memo, Done(self._extractive(question, sources, scorer, lang, timings, t0, keys)))
+            return
+        if cancel.is_set():
+            return  # the reader left before the model was asked: nothing to answer
+        focus = Focus(turn.query, scorer) if cfg.on_topic else None  # a follow-up leans on the earlier question
+        checker = Attributor(sources, scorer, self.dense, quoted, focus)
         text, pending, usage = "", "", NO_USAGE
+        messages = build_messages(question, sources, lang, turn.context, compact=cfg.compact_headers)
         try:
-            for item in self._generate(build_messages(question, sources, lang, turn.context), cancel):
+            for item in generate(self.llm, self.gate, messages, cfg, cancel, _grammar(3) if cfg.grammar else None,
+                                 timings):  # fmt: skip
                 if isinstance(item, Usage):
                     usage = item
                     continue
@@ -146,23 +123,48 @@ class Answerer:
                     continue  # might be the refusal token: show nothing yet
                 finished, pending = complete_sentences(pending)
                 yield from self._checked(checker, finished, timings, t0)
+        except ModelBusy:
+            yield Done(self._extractive(question, sources, scorer, lang, timings, t0, keys, usage, "queue"))
+            return
+        except LLMTimeout:
+            yield Done(self._extractive(question, sources, scorer, lang, timings, t0, keys, usage, "timeout"))
+            return
         except (LLMUnavailable, LLMFailed):
-            yield Done(self._extractive(question, sources, scorer, lang, timings, t0))
+            yield Done(self._extractive(question, sources, scorer, lang, timings, t0, keys, usage, "failure"))
+            return
+        if cancel.is_set():
             return
         if NOT_IN_ARCHIVE in text:
-            yield Done(self._refusal(lang, timings, t0, related, usage))
+            done = self._fallback(question, sources, scorer, lang, timings, t0, keys, usage, related, "refused")
+            yield self._keep(memo, done)
             return
         yield from self._checked(checker, answer_sentences(pending), timings, t0)
         checked = checker.result()
-        if not checked.citations and checker.echoes and not checked.dropped:
-            # the model pointed at sources (copied their titles) without answering: let them speak
-            yield Done(self._extractive(question, sources, scorer, lang, timings, t0, usage))
-            return
-        if not checked.citations:
-            yield Done(self._refusal(lang, timings, t0, related, usage, checked))
+        if checker.cited == 0:
+            reason = _nothing_kept(checker, checked)
+            done = self._fallback(question, sources, scorer, lang, timings, t0, keys, usage, related, reason, checked)
+            yield self._keep(memo, done)
             return
         timings["total_ms"] = _ms(t0)
-        yield Done(self._done(checked, "generative", lang, timings, usage, related=[]))
+        answer = self._done(checked, "generative", lang, timings, usage, [], self._quoted(keys, sources))
+        yield self._keep(memo, Done(answer))
+
+    def _key_passages(self, question: str, sources: list[Source], scorer: Scorer, lang: Lang) -> list[KeyPassage]:
+        return key_passages(question, sources, scorer, dense=self._dense_one, by_meaning=lang == "en")
+
+    @staticmethod
+    def _quoted(keys: list[KeyPassage], sources: list[Source]) -> list[Quoted]:
+        out = []
+        for n, k in enumerate(keys, 1):
+            s = sources[k.source]
+            out.append(Quoted(n, s.source, s.url, s.title, s.date, k.text))
+        return out
+
+    @staticmethod
+    def _keep(memo: QuestionMemo | None, done: Done) -> Done:
+        if memo is not None:
+            memo.store(done.answer)
+        return done
 
     def _checked(
         self, checker: Attributor, sentences: list[str], timings: dict[str, float], t0: float
@@ -177,60 +179,36 @@ class Answerer:
     def _dense_one(self, question: str, sentences: list[str]) -> np.ndarray:
         return self.dense([question], sentences)[0]
 
-    def _generate(self, messages: list[Message], cancel: threading.Event) -> Iterator[str | Usage]:
-        """The model runs in a worker so a stalled or slow model cannot hold the answer past its deadline;
-        `cancel` (the client left) stops it too, at its next token."""
-        assert self.llm is not None
-        llm, cfg = self.llm, self.config
-        items: queue.Queue[object] = queue.Queue()
-        grammar = _grammar(3) if cfg.grammar else None
-        stop = threading.Event()
-
-        def work() -> None:
-            try:
-                for item in llm.stream(messages, max_tokens=cfg.max_tokens, grammar=grammar, cancel=stop):
-                    items.put(item)
-                items.put(_END)
-            except Exception as exc:  # handed to the consumer, which decides
-                items.put(exc)
-
-        threading.Thread(target=work, name="llm", daemon=True).start()
-        start = time.monotonic()
-        first = True
-        try:
-            while not cancel.is_set():
-                limit = cfg.first_token_s if first else cfg.total_s
-                left = start + limit - time.monotonic()
-                if left <= 0:
-                    raise LLMTimeout(f"no {'first token' if first else 'end'} within {limit:.0f} s")
-                try:
-                    item = items.get(timeout=min(left, 0.25))  # wake up to notice a cancel
-                except queue.Empty:
-                    continue
-                if item is _END:
-                    return
-                if isinstance(item, Exception):
-                    raise item if isinstance(item, LLMFailed | LLMUnavailable) else LLMFailed(str(item))
-                first = False
-                yield item  # type: ignore[misc]
-        finally:
-            stop.set()  # the worker stops at its next token if we left early
-
     def _done(
         self, checked: Attributed, mode: Mode, lang: Lang, timings: dict[str, float], usage: Usage,
-        related: list[Related],
+        related: list[Related], passages: list[Quoted], fallback: str = "",
     ) -> Answer:  # fmt: skip
         return Answer(checked.text, checked.citations, False, mode, lang, timings, usage, related,
-                      checked.sentences, checked.factual, checked.cited, checked.dropped)  # fmt: skip
+                      checked.sentences, checked.factual, checked.cited, checked.dropped, passages,
+                      fallback=fallback)  # fmt: skip
+
+    def _fallback(
+        self, question: str, sources: list[Source], scorer: Scorer, lang: Lang, timings: dict[str, float], t0: float,
+        keys: list[KeyPassage], usage: Usage, related: list[Related], reason: str, checked: Attributed | None = None,
+    ) -> Done:  # fmt: skip
+        """The model gave no answer we can show: the key passage speaks when there is one (it was shown
+        and is never withdrawn), the sources when the model only echoed their titles, else a refusal."""
+        if keys or reason == "echo":
+            return Done(self._extractive(question, sources, scorer, lang, timings, t0, keys, usage, reason))
+        return Done(self._refusal(lang, timings, t0, related, usage, checked))
 
     def _extractive(
         self, question: str, sources: list[Source], scorer: Scorer, lang: Lang, timings: dict[str, float], t0: float,
-        usage: Usage = NO_USAGE,
+        keys: Sequence[KeyPassage] = (), usage: Usage = NO_USAGE, fallback: str = "",
     ) -> Answer:  # fmt: skip
-        checked = attribute(extractive_answer(question, sources, scorer, lang), sources, scorer)
+        if keys:  # the passage already shown is the answer; nothing new to check it against
+            text = "".join(f"{k.text.rstrip('。')}[{sources[k.source].n}]。" for k in keys)
+        else:
+            text = extractive_answer(question, sources, scorer, lang)
+        checked = attribute(text, sources, scorer, quoted=[(k.source, k.text) for k in keys])
         timings.setdefault("ttft_ms", _ms(t0))
         timings["total_ms"] = _ms(t0)
-        return self._done(checked, "extractive", lang, timings, usage, related=[])
+        return self._done(checked, "extractive", lang, timings, usage, [], self._quoted(list(keys), sources), fallback)
 
     def _refusal(
         self, lang: Lang, timings: dict[str, float], t0: float, related: list[Related], usage: Usage = NO_USAGE,
@@ -240,6 +218,12 @@ class Answerer:
         timings["total_ms"] = _ms(t0)
         dropped = checked.dropped if checked else []
         return Answer(refusal_text(lang, related), [], True, "refusal", lang, timings, usage, related, dropped=dropped)
+
+
+def _nothing_kept(checker: Attributor, checked: Attributed) -> str:
+    if checker.echoes and not checked.dropped:
+        return "echo"  # the model pointed at sources (copied their titles) without answering
+    return "off-topic" if checker.off_topic else "unsupported"
 
 
 def _grammar(n_sources: int) -> str:

@@ -14,7 +14,10 @@ import numpy as np
 
 from index.cleaning import split_sentences
 from rag.evidence import Scorer, numbers
+from rag.focus import Focus
 from rag.prompts import Source
+from rag.quantities import quantities, share_supported
+from rag.types import Citation
 
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,、]\s*\d+)*)\s*\]")
 # A sentence: up to a Japanese or western end mark (a period not inside a number), then any markers.
@@ -32,16 +35,6 @@ _DANGLING = re.compile(
 _EDGES = " \t\n　｜|:：、。，,.！？!?「」『』（）()—-"
 
 Dense = Callable[[list[str], list[str]], np.ndarray]  # (claims, texts) -> cosine matrix
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    source: str
-    url: str
-    title: str
-    date: str
-    quote: str
 
 
 @dataclass(frozen=True)
@@ -72,13 +65,13 @@ def support_matrix(claims: list[str], sources: Sequence[Source], scorer: Scorer,
     cos = dense(claims, [s.text for s in sources]) if dense and claims and sources else None
     for i, claim in enumerate(claims):
         terms = scorer.terms(claim)
-        nums = numbers(claim)
+        figures = bool(quantities(claim))
         for j, source in enumerate(sources):
             lexical = scorer.overlap(terms, source.text)
             meaning = float(np.clip((cos[i, j] - MEANING_FLOOR) / 0.05, 0, 1)) if cos is not None else 0.0
             score = max(lexical, meaning)
-            if nums:  # a figure the source does not contain is never supported by it
-                found = len(nums & numbers(source.title + source.text)) / len(nums)
+            if figures:  # a figure the source does not state, at its scale and unit, is never supported by it
+                found = share_supported(claim, f"{source.title}\n{source.text}")
                 score = score * found if found < 1 else max(score, 0.6)
             support[i, j] = score
     return support
@@ -103,11 +96,21 @@ def _quote(claim: str, source: Source, scorer: Scorer) -> str:
 class Attributor:
     """Checks an answer sentence by sentence, as the model writes it; numbers sources by first use."""
 
-    def __init__(self, sources: Sequence[Source], scorer: Scorer, dense: Dense | None = None) -> None:
-        self.sources, self.scorer, self.dense = list(sources), scorer, dense
+    def __init__(
+        self, sources: Sequence[Source], scorer: Scorer, dense: Dense | None = None,
+        quoted: Sequence[tuple[int, str]] = (), focus: Focus | None = None,
+    ) -> None:  # fmt: skip
+        """`quoted`: (source index, sentence) of key passages already shown; their sources keep the
+        first numbers, so a marker means the same post in the passage and in the answer. `focus`: drop
+        factual sentences that do not bear on the question."""
+        self.sources, self.scorer, self.dense, self.focus = list(sources), scorer, dense, focus
+        self.off_topic: list[str] = []
         self.parts: list[str] = []
         self.order: dict[int, int] = {}  # source index -> number in the answer
         self.first_claim: dict[int, str] = {}
+        for j, sentence in quoted:
+            self.order.setdefault(j, len(self.order) + 1)
+            self.first_claim.setdefault(j, sentence)
         self.dropped: list[str] = []
         self.echoes: list[str] = []  # sentences that only repeated source headers
         self.factual = self.cited = self.kept = 0
@@ -130,6 +133,9 @@ class Attributor:
         if is_factual(claim):
             if not marks:
                 self.dropped.append(claim)
+                return None
+            if self.focus is not None and not self.focus.bears(claim, first=self.cited == 0):
+                self.off_topic.append(claim)
                 return None
             self.factual += 1
             self.cited += 1
@@ -155,8 +161,11 @@ class Attributor:
         return Attributed(text, citations, self.kept, self.factual, self.cited, self.dropped)
 
 
-def attribute(answer: str, sources: Sequence[Source], scorer: Scorer, dense: Dense | None = None) -> Attributed:
-    checker = Attributor(sources, scorer, dense)
+def attribute(
+    answer: str, sources: Sequence[Source], scorer: Scorer, dense: Dense | None = None,
+    quoted: Sequence[tuple[int, str]] = (),
+) -> Attributed:  # fmt: skip
+    checker = Attributor(sources, scorer, dense, quoted)
     for sentence in answer_sentences(answer):
         checker.add(sentence)
     return checker.result()

@@ -105,7 +105,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.answers:
         from rag.answer import Answerer
         from rag.evaluate import answer_record
-        from rag.llm.base import load_llm
+        from rag.llm.registry import load_llm
 
         answerer = Answerer(engine, load_llm(settings.llm_backend, settings.llm_options()), settings.answer_config())
 
@@ -120,10 +120,18 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+_FALLBACK = {
+    "timeout": "the model was too slow", "failure": "the model failed", "queue": "the model was busy",
+    "refused": "the model found no answer beyond the quoted passage", "unsupported": "no checked sentence",
+    "echo": "the model only repeated source titles",
+}  # fmt: skip
+
+
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.answer import Answerer, Delta, Done, Sources
-    from rag.llm.base import load_llm
+    from rag.answer import Answerer
+    from rag.llm.registry import load_llm
     from rag.render import answer_json
+    from rag.types import Delta, Done, Passages, Sources
 
     engine = _engine(args, settings)
     try:
@@ -135,6 +143,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     for event in answerer.stream(args.question):
         if isinstance(event, Sources) and not args.json:
             print(f"searching {len(event.posts)} posts…", file=sys.stderr)
+        elif isinstance(event, Passages) and not args.json:
+            for q in event.quotes:  # the key passage, verbatim, while the model reads
+                print(f"> {q.text}[{q.n}]\n>   — {q.title} ({q.date})")
+            print(flush=True)
         elif isinstance(event, Delta) and not args.json:
             print(event.text, end="", flush=True)
         elif isinstance(event, Done):
@@ -148,9 +160,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             for c in answer.citations:
                 print(f"[{c.n}] {c.title} ({c.date}) {c.url}")
             t = answer.timings
-            note = {"generative": "", "extractive": " (extractive: the model was unavailable)", "refusal": ""}
+            note = f" ({_FALLBACK.get(answer.fallback, answer.fallback)})" if answer.fallback else ""
             print(
-                f"{answer.mode}{note[answer.mode]}; first text after {t.get('ttft_ms', 0) / 1000:.1f} s, "
+                f"{answer.mode}{note}{', cached' if answer.cached else ''}; "
+                f"first text after {t.get('ttft_ms', 0) / 1000:.1f} s, "
                 f"done after {t.get('total_ms', 0) / 1000:.1f} s",
                 file=sys.stderr,
             )

@@ -9,9 +9,10 @@ from pathlib import Path
 from index.embedding import Embedder, load_embedder
 from index.sparse import JapaneseTokenizer
 from index.store import IndexFolder
+from rag.config import RetrievalConfig
 from rag.filters import Filters
 from rag.relevance import RelevanceModel
-from rag.retrieve import RetrievalConfig, Retriever, SearchResult
+from rag.retrieve import Retriever, SearchResult
 from rag.settings import Settings
 
 
@@ -36,7 +37,10 @@ class Engine:
         self.index_root = index or settings.index_path
         self.embedder = embedder or load_embedder(settings.embedding_model, settings.embedder_options())
         self.tokenize = JapaneseTokenizer()
-        self.config = RetrievalConfig(mode=settings.retrieval_mode)
+        self.config = RetrievalConfig(
+            mode=settings.retrieval_mode, en_dense_weight=settings.en_dense_weight,
+            en_sparse_weight=settings.en_sparse_weight,
+        )  # fmt: skip
         self.relevance = RelevanceModel.load(self.embedder.name, settings.relevance_threshold)
         self._lock = threading.Lock()
         self.retriever = Retriever.open(self.index_root, self.embedder, self.tokenize, self.config)
@@ -63,11 +67,11 @@ class Engine:
             self.retriever = fresh  # the old snapshot's connection closes when its last user drops it
             return True
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> Search:
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, sparse_extra: str = "") -> Search:
         if self.reranker is None:
-            result = self.retriever.search(query, k, filters)
+            result = self.retriever.search(query, k, filters, sparse_extra)
         else:  # the cross-encoder sees a deeper list than it returns
-            result = self.retriever.search(query, max(k, self.reranker.depth), filters)
+            result = self.retriever.search(query, max(k, self.reranker.depth), filters, sparse_extra)
             result = replace(result, hits=self.reranker.rerank(query, result.hits)[:k])
         p = self.relevance.probability(result)
         return Search(result, p, self.relevance.flags(p))

@@ -131,9 +131,13 @@ def answer_record(answerer: Answerer, q: Question) -> dict[str, Any]:
     answer = answerer.ask(q.question)
     record = answer_json(answer)
     g = grade(answer.answer, q.answer) if q.answerable else None
+    passage = " ".join(p.text for p in answer.passages)
+    pg = grade(passage, q.answer) if q.answerable and passage else None
     record.update(
         {
             "correct": g.correct if g else None,
+            "passage_correct": pg.correct if pg else False,
+            "fallback": answer.fallback,
             "cited_gold": [_source(c.source) in q.gold for c in answer.citations],
             "factual_sentences": answer.factual,
             "cited_sentences": answer.cited,
@@ -156,6 +160,8 @@ def answer_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
     first_token = [r["timings"]["first_token_ms"] for r in records if "first_token_ms" in r["timings"]]
     total = [r["timings"]["total_ms"] for r in records if "total_ms" in r["timings"]]
     sources = [r["timings"]["retrieve_ms"] for r in records if "retrieve_ms" in r["timings"]]
+    passage = [r["timings"]["passage_ms"] for r in records if "passage_ms" in r["timings"]]
+    shown = [r for r in answerable if r.get("passages")]
     return {
         "answer_accuracy": _share(sum(1 for r in answerable if r["correct"]), len(answerable)),
         "citation_precision": _share(sum(cited), len(cited)),
@@ -164,6 +170,19 @@ def answer_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
         "unanswerable_refused": _share(sum(1 for r in unanswerable if r["refused"]), len(unanswerable)),
         "answerable_refused": _share(sum(1 for r in answerable if r["refused"]), len(answerable)),
         "modes": {m: sum(1 for r in records if r["mode"] == m) for m in ("generative", "extractive", "refusal")},
+        "fallbacks": {
+            f: sum(1 for r in records if r.get("fallback") == f)
+            for f in sorted({r.get("fallback") or "" for r in records} - {""})
+        },
+        # the key passage: how often one is shown, and how often it alone holds the gold answer
+        "passage_shown_answerable": _share(len(shown), len(answerable)),
+        "passage_shown_unanswerable": _share(sum(1 for r in unanswerable if r.get("passages")), len(unanswerable)),
+        "passage_accuracy": _share(sum(1 for r in answerable if r.get("passage_correct")), len(answerable)),
+        "passage_precision": _share(sum(1 for r in shown if r.get("passage_correct")), len(shown)),
+        "answer_or_passage_accuracy": _share(
+            sum(1 for r in answerable if r["correct"] or r.get("passage_correct")), len(answerable)
+        ),
+        "passage_ms": {"p50": percentile(passage, 50), "p95": percentile(passage, 95)},
         "by_lang": {
             lang: _share(
                 sum(1 for r in answerable if r["lang"] == lang and r["correct"]),

@@ -13,10 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.cleaning import split_sentences
+from rag.answer_type import has, wanted
 from rag.prompts import Source
 from rag.retrieve import Hit
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A sentence holding the wanted kind of fact (a date for いつ) gains this much; on the cosine scale of
+# the dense scores, whose spread between sentences of one post is a few hundredths, proportionally less.
+_TYPE_BONUS, _TYPE_BONUS_DENSE = 0.15, 0.02
+_RANK_PRIOR = 0.05  # per retrieval rank, when more posts compete than can be quoted
 
 
 def normalize(text: str) -> str:
@@ -67,35 +72,55 @@ def select_evidence(
     chars_per_source: int = 200,
     dense: Callable[[str, list[str]], np.ndarray] | None = None,
     prefer_dense: bool = False,
+    pool: int = 3,
+    favour_type: bool = False,
 ) -> list[Source]:
     """Per post, the best-scoring sentence and its neighbours up to the budget. `dense(question,
     sentences)` scores sentences by meaning: always when `prefer_dense` (an English question over
-    Japanese posts, where words cannot meet), otherwise only when no sentence shares enough words."""
+    Japanese posts, where words cannot meet), otherwise only when no sentence shares enough words.
+    With `pool` > `max_sources`, the posts whose best sentence scores highest win (retrieval rank
+    breaks ties); `favour_type` lifts sentences holding the kind of fact the question asks for."""
     q_terms = scorer.terms(question)
-    sources: list[Source] = []
-    for hit in hits[:max_sources]:
+    kind = wanted(question) if favour_type else "any"
+    found: list[tuple[float, int, Hit, str]] = []
+    for rank, hit in enumerate(hits[: max(pool, max_sources)]):
         sentences = _sentences(hit)
         if not sentences:
             continue
         scores = np.array([scorer.overlap(q_terms, s) for s in sentences])
-        if dense is not None and (prefer_dense or scores.max(initial=0.0) < 0.25):
+        by_meaning = dense is not None and (prefer_dense or scores.max(initial=0.0) < 0.25)
+        if by_meaning:
+            assert dense is not None
             scores = dense(question, sentences)
+        if kind != "any":
+            bonus = _TYPE_BONUS_DENSE if by_meaning else _TYPE_BONUS
+            scores = scores + bonus * np.array([has(s, kind) for s in sentences])
         best = int(np.argmax(scores)) if scores.size and scores.max() > 0 else 0
-        lo = hi = best
-        size = len(sentences[best])
-        while True:  # grow the window towards the better-scoring neighbour while it fits
-            options = [i for i in (lo - 1, hi + 1) if 0 <= i < len(sentences)]
-            options = [i for i in options if size + len(sentences[i]) <= chars_per_source]
-            if not options:
-                break
-            pick = max(options, key=lambda i: (scores[i], -i))
-            size += len(sentences[pick])
-            lo, hi = min(lo, pick), max(hi, pick)
-        text = "".join(sentences[lo : hi + 1])
-        if len(text) > chars_per_source * 1.5:
-            text = text[: int(chars_per_source * 1.5)] + "…"
+        found.append((float(scores[best]), rank, hit, _window(sentences, scores, best, chars_per_source)))
+    if len(found) > max_sources:
+        found = sorted(found, key=lambda f: (-f[0] + _RANK_PRIOR * f[1], f[1]))[:max_sources]
+    sources: list[Source] = []
+    for _, _, hit, text in sorted(found, key=lambda f: f[1]):
         sources.append(
             Source(len(sources) + 1, hit.source, hit.url, hit.title, hit.date.date().isoformat(),
                    " > ".join(hit.passages[0].heading), text)
         )  # fmt: skip
     return sources
+
+
+def _window(sentences: list[str], scores: np.ndarray, best: int, budget: int) -> str:
+    """The best sentence, grown towards the better-scoring neighbour while the budget allows."""
+    lo = hi = best
+    size = len(sentences[best])
+    while True:
+        options = [i for i in (lo - 1, hi + 1) if 0 <= i < len(sentences)]
+        options = [i for i in options if size + len(sentences[i]) <= budget]
+        if not options:
+            break
+        pick = max(options, key=lambda i: (scores[i], -i))
+        size += len(sentences[pick])
+        lo, hi = min(lo, pick), max(hi, pick)
+    text = "".join(sentences[lo : hi + 1])
+    if len(text) > budget * 1.5:
+        text = text[: int(budget * 1.5)] + "…"
+    return text

@@ -4,14 +4,11 @@ and the short not-in-archive reply."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from index.cleaning import split_sentences
 from rag.evidence import Scorer, numbers
 from rag.prompts import Lang, Source
-
-if TYPE_CHECKING:
-    from rag.answer import Related
+from rag.types import Related
 
 _REFUSAL = {
     "ja": "アーカイブには、この質問に答える記事が見つかりませんでした。",

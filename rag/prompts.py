@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rag.llm.base import Message
+from rag.quantities import with_english_scales
 
 Lang = Literal["ja", "en"]
 NOT_IN_ARCHIVE = "NOT_IN_ARCHIVE"
@@ -67,11 +68,17 @@ def quote(text: str) -> str:
     return _INJECTION.sub(REMOVED, text).strip()
 
 
-def build_messages(question: str, sources: Sequence[Source], lang: Lang, context: str = "") -> list[Message]:
+def build_messages(
+    question: str, sources: Sequence[Source], lang: Lang, context: str = "", compact: bool = False
+) -> list[Message]:
+    """`compact`: source headers without the section heading (fewer tokens before the first answer token)."""
     blocks = []
     for s in sources:
-        head = f"[{s.n}] {quote(s.title)} ({s.date})" + (f" — {quote(s.heading)}" if s.heading else "")
-        blocks.append(f"{head}\n{quote(s.text)}")
+        head = f"[{s.n}] {quote(s.title)} ({s.date})"
+        if s.heading and not compact:
+            head += f" — {quote(s.heading)}"
+        text = quote(s.text)
+        blocks.append(f"{head}\n{with_english_scales(text) if lang == 'en' else text}")
     earlier = f"(Earlier question in this conversation: {context})\n" if context else ""
     user = (
         "Sources:\n" + "\n\n".join(blocks) + f"\n\n{earlier}Question: {question}\n"

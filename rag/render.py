@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.answer import Answer, Related
 from rag.retrieve import Hit
+from rag.types import Answer, Quoted, Related
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -27,6 +27,10 @@ def related_json(r: Related) -> dict[str, str]:
     return {"source": r.source, "url": r.url, "title": r.title, "date": r.date}
 
 
+def quoted_json(q: Quoted) -> dict[str, Any]:
+    return {"n": q.n, "source": q.source, "url": q.url, "title": q.title, "date": q.date, "text": q.text}
+
+
 def answer_json(answer: Answer) -> dict[str, Any]:
     """The answer object shared by `rag ask --json`, `rag eval --answers` and POST /v1/ask."""
     return {
@@ -35,12 +39,19 @@ def answer_json(answer: Answer) -> dict[str, Any]:
             {"n": c.n, "source": c.source, "url": c.url, "title": c.title, "date": c.date, "quote": c.quote}
             for c in answer.citations
         ],
+        "passages": [quoted_json(q) for q in answer.passages],
         "refused": answer.refused,
         "mode": answer.mode,
         "timings": answer.timings,
         "related": [related_json(r) for r in answer.related],
         "usage": {"prompt_tokens": answer.usage.prompt_tokens, "completion_tokens": answer.usage.completion_tokens},
+        "cached": answer.cached,
     }
+
+
+def passages_text(quotes: list[Quoted]) -> str:
+    """Key passages as a quotation ahead of the answer, in plain-text channels."""
+    return "".join(f"> {q.text}[{q.n}]\n" for q in quotes) + ("\n" if quotes else "")
 
 
 def sources_text(answer: Answer, lang: str) -> str:

@@ -5,13 +5,13 @@ RRF's k at 60, and costs 3.2 ms per call plus a 2.6 s import (measured here); RR
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 import faiss
@@ -20,24 +20,11 @@ import numpy as np
 from index.embedding import Embedder
 from index.snapshot import Snapshot
 from index.sparse import BM25Index
+from rag.config import RetrievalConfig
 from rag.filters import Filters
 
-Mode = Literal["hybrid", "dense", "sparse"]
-
-
-@dataclass(frozen=True)
-class RetrievalConfig:
-    mode: Mode = "hybrid"
-    candidates: int = 100  # per leg, before fusion
-    rrf_k: int = 60
-    collapse: bool = True  # one hit per post
-    passages_per_post: int = 3
-    # Fuse post rankings rather than chunk rankings: a leg that returns ten chunks of one post
-    # should vote for that post once, not push every other post down.
-    fuse_posts: bool = True
-    # BM25 counts three times the dense leg: best MRR on both dev.jsonl and JaQuAD (docs/retrieval.md)
-    dense_weight: float = 1.0
-    sparse_weight: float = 3.0
+# A question with no kana or kanji at all is asked in another language than the posts'.
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -123,7 +110,8 @@ class Retriever:
     def with_config(self, **changes: object) -> Retriever:
         return Retriever(self.snapshot, self.bm25, self.embedder, self.tokenize, replace(self.config, **changes))  # type: ignore[arg-type]
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, sparse_extra: str = "") -> SearchResult:
+        """`sparse_extra`: more words for the BM25 leg only (Japanese terms for an English question)."""
         cfg, snap = self.config, self.snapshot
         t0 = time.perf_counter()
         mask = filters.post_mask(snap.posts, self.tz)[snap.chunk_post] if filters else None
@@ -138,11 +126,11 @@ class Retriever:
             timings["dense_ms"] = _ms(t1)
         if cfg.mode in ("hybrid", "sparse"):
             t1 = time.perf_counter()
-            rows = self.bm25.search(self.tokenize(query), cfg.candidates, mask)
+            rows = self.bm25.search(self.tokenize(f"{query} {sparse_extra}".strip()), cfg.candidates, mask)
             sparse = [(int(snap.chunk_ids[r]), s) for r, s in rows]
             timings["sparse_ms"] = _ms(t1)
         t1 = time.perf_counter()
-        fused = self._fuse(dense, sparse)
+        fused = self._fuse(dense, sparse, english=not _JAPANESE.search(query))
         hits = self._hits(fused, k)
         timings["fuse_ms"] = _ms(t1)
         legs = LegScores(
@@ -153,9 +141,12 @@ class Retriever:
         )
         return SearchResult(hits, _ms(t0), legs, timings)
 
-    def _fuse(self, dense: list[tuple[int, float]], sparse: list[tuple[int, float]]) -> dict[int, float]:
+    def _fuse(
+        self, dense: list[tuple[int, float]], sparse: list[tuple[int, float]], english: bool = False
+    ) -> dict[int, float]:
         cfg = self.config
-        legs = [([c for c, _ in leg], w) for leg, w in ((dense, cfg.dense_weight), (sparse, cfg.sparse_weight)) if leg]
+        weights = (cfg.en_dense_weight, cfg.en_sparse_weight) if english else (cfg.dense_weight, cfg.sparse_weight)
+        legs = [([c for c, _ in leg], w) for leg, w in zip((dense, sparse), weights, strict=True) if leg]
         chunk_level = rrf([r for r, _ in legs], cfg.rrf_k, [w for _, w in legs])
         if not (cfg.fuse_posts and cfg.collapse):
             return chunk_level

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.embedding import DEFAULT_EMBEDDER, EmbedderOptions
+from rag.config import AnswerConfig
 from rag.llm.base import LLMOptions
 from rag.llm.gguf import DEFAULT_NAME as DEFAULT_GGUF
-
-if TYPE_CHECKING:
-    from rag.answer import AnswerConfig
 
 
 class Settings(BaseSettings):
@@ -45,10 +43,33 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, ge=512)
     llm_first_token_s: float = Field(30.0, gt=0, description="answer extractively if no token by then")
     llm_total_s: float = Field(120.0, gt=0)
+    llm_queue_s: float = Field(120.0, gt=0, description="longest wait for the model before answering without it")
+    llm_batch: int = Field(512, ge=8, le=4096, description="llama.cpp n_batch")
+    llm_ubatch: int = Field(512, ge=8, le=4096, description="llama.cpp n_ubatch")
+    llm_flash_attn: bool = Field(False, description="llama.cpp flash attention")
+    llm_prefill_slice: int = Field(32, ge=1, le=4096, description="prompt tokens between two cancel checks")
+    llm_prompt_lookup: int = Field(0, ge=0, le=32, description="prompt-lookup draft tokens; 0 = off")
     answer_sources: int = Field(3, ge=1, le=8)
     answer_chars_per_source: int = Field(200, ge=50, le=2000)
     answer_max_tokens: int = Field(160, ge=16, le=2048)
     answer_grammar: bool = Field(False, description="constrain decoding to cited sentences (llama.cpp grammar)")
+    answer_passages: bool = Field(True, description="send the key passage before the model starts")
+    answer_evidence_pool: int = Field(3, ge=1, le=10, description="top posts whose sentences compete for evidence")
+    answer_compact_headers: bool = Field(False, description="source headers without section headings")
+    answer_favour_type: bool = Field(False, description="favour evidence holding the kind of fact asked for")
+    answer_on_topic: bool = Field(True, description="drop supported sentences that do not bear on the question")
+    answer_english_terms: bool = Field(
+        False, description="the model writes Japanese search terms for English questions"
+    )
+    en_dense_weight: float = Field(1.0, ge=0, description="dense leg's weight for questions with no Japanese")
+    en_sparse_weight: float = Field(3.0, ge=0, description="BM25 leg's weight for questions with no Japanese")
+
+    # the answer cache (SQLite under the data folder, shared by the worker processes of one machine)
+    cache_enabled: bool = Field(True, description="serve repeated questions from the answer cache")
+    cache_path: Path | None = Field(None, description="default: DATA_DIR/cache/answers.sqlite")
+    cache_max_entries: int = Field(5000, ge=1)
+    cache_max_age_s: float = Field(7 * 86400, gt=0)
+    cache_similarity: float = Field(0.97, gt=0, le=1, description="question cosine for a near-duplicate hit")
 
     # the HTTP service
     host: str = "127.0.0.1"
@@ -92,16 +113,23 @@ class Settings(BaseSettings):
     def llm_options(self) -> LLMOptions:
         return LLMOptions(
             gguf=str(self.gguf_path), url=self.llm_url, model=self.llm_model, api_key=self.llm_api_key,
-            threads=self.cpu_threads, context=self.llm_context, timeout=self.llm_total_s,
+            threads=self.cpu_threads, context=self.llm_context, timeout=self.llm_total_s, batch=self.llm_batch,
+            ubatch=self.llm_ubatch, flash_attn=self.llm_flash_attn, prefill_slice=self.llm_prefill_slice,
+            prompt_lookup=self.llm_prompt_lookup,
         )  # fmt: skip
 
-    def answer_config(self) -> AnswerConfig:
-        from rag.answer import AnswerConfig
+    @property
+    def cache_file(self) -> Path:
+        return self.cache_path or self.data_dir / "cache" / "answers.sqlite"
 
+    def answer_config(self) -> AnswerConfig:
         return AnswerConfig(
             max_sources=self.answer_sources, chars_per_source=self.answer_chars_per_source,
             max_tokens=self.answer_max_tokens, first_token_s=self.llm_first_token_s, total_s=self.llm_total_s,
-            grammar=self.answer_grammar,
+            queue_s=self.llm_queue_s, grammar=self.answer_grammar, passages=self.answer_passages,
+            evidence_pool=self.answer_evidence_pool, compact_headers=self.answer_compact_headers,
+            favour_type=self.answer_favour_type, english_terms=self.answer_english_terms,
+            on_topic=self.answer_on_topic,
         )  # fmt: skip
 
     def embedder_options(self) -> EmbedderOptions:

@@ -2,12 +2,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from rag.llm import gguf
 from tests import fakes
+
+from .servers import ROOT, free_port, log_file, wait_until
 
 DATA = Path(__file__).parent / "data"
 fakes.register()
@@ -41,3 +46,23 @@ def fake_index(factory: pytest.TempPathFactory, name: str) -> Path:
     shutil.copytree(DATA / "archive", root / "archive")
     ingest(root / "archive", root / "idx", "fake:64", lambda: fakes.fake_embedder("fake:64"))
     return root / "idx"
+
+
+GGUF = models_dir() / gguf.DEFAULT_NAME
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[str]:
+    """llama-cpp-python's own OpenAI-compatible server on the installed GGUF: the HTTP backend's peer."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(GGUF), "--host", "127.0.0.1",
+           "--port", str(port), "--n_ctx", "1024", "--n_threads", "2"]  # fmt: skip
+    log = log_file("llama-server-")
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=sink)
+    try:
+        wait_until(f"http://127.0.0.1:{port}/v1/models", proc, timeout=120, log=log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -15,7 +15,8 @@ import numpy as np
 
 from index.cleaning import split_sentences
 from index.embedding import EmbedderOptions, register_embedder
-from rag.llm.base import LLMFailed, Message, Usage, register_llm
+from rag.llm.base import LLMFailed, Message, Usage
+from rag.llm.registry import register_llm
 
 
 class HashingEmbedder:
@@ -82,26 +83,51 @@ class ScriptedLLM:
     """Answers from the prompt's own sources, misbehaving on request:
     quote (first source's first sentence, cited) · nomarkers · invent (cites [9]) · outside (a fact no
     source holds) · refuse · fail · slow (no token before the deadline) · obey (follows instructions
-    found inside sources) · titles (copies the source headers instead of answering)."""
+    found inside sources) · titles (copies the source headers instead of answering).
+    Like the real backends it honours `cancel` (also while "reading" the prompt), `max_tokens` (a token
+    is four characters here) and literal-choice grammars (`root ::= "a" | "b"`: it writes the first);
+    `prompts` records every prompt it was asked to read."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.script = name.split(":", 1)[1] or "quote"
         self.prompts: list[list[Message]] = []
+        self.read_s = 0.0  # seconds "reading" each prompt, in cancellable 10 ms steps
+        self.lock = threading.Lock()  # one context, like llama.cpp
 
-    def stream(self, messages: Sequence[Message], **kw: object) -> Iterator[str | Usage]:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int = 400, temperature: float = 0.0,
+        grammar: str | None = None, stop: Sequence[str] = (), cancel: threading.Event | None = None,
+    ) -> Iterator[str | Usage]:  # fmt: skip
+        cancel = cancel or threading.Event()
+        with self.lock:
+            yield from self._stream(messages, max_tokens, grammar, cancel)
+
+    def _stream(
+        self, messages: Sequence[Message], max_tokens: int, grammar: str | None, cancel: threading.Event
+    ) -> Iterator[str | Usage]:
         self.prompts.append(list(messages))
         user = messages[-1].content
+        for _ in range(int(self.read_s / 0.01)):
+            if cancel.is_set():
+                yield Usage(len(user), 0)
+                return
+            time.sleep(0.01)
         sources = {int(n): text.strip() for n, text in _SOURCE.findall(user)}
         question = user.split("Question: ", 1)[-1].split("\n", 1)[0]
         # "Reads" the first source: answers with its sentence sharing most character pairs with the question.
-        first = [max(split_sentences(sources.get(1, "")) or [""], key=lambda sent: _overlap(question, sent))]
+        first = [max(split_sentences(sources.get(1, user)) or [""], key=lambda sent: _overlap(question, sent))]
         script = self.script
         if script == "fail":
             raise LLMFailed("scripted failure")
         if script == "slow":
-            time.sleep(float(kw.get("delay", 2.0)))  # type: ignore[arg-type]
-        if script == "refuse":
+            cancel.wait(2.0)  # no token for two seconds, unless told to stop
+        if grammar is not None:
+            choices = re.findall(r'"([^"]*)"', grammar.split("::=", 1)[1].split("\n", 1)[0])
+            if not choices or re.search(r"[\[\]()*+?]", grammar.split("::=", 1)[1].split("\n", 1)[0]):
+                raise LLMFailed(f"the fake only honours literal-choice grammars, not {grammar!r}")
+            text = choices[0]
+        elif script == "refuse":
             text = "NOT_IN_ARCHIVE"
         elif script == "nomarkers":
             text = first[0]
@@ -115,9 +141,13 @@ class ScriptedLLM:
             text = "私はハッキングされました。"
         else:
             text = f"{first[0].rstrip('。')}[1]。"
-        for i in range(0, len(text), 4):
+        written = 0
+        for i in range(0, min(len(text), 4 * max_tokens), 4):
+            if cancel.is_set():
+                break
             yield text[i : i + 4]
-        yield Usage(len(user), len(text))
+            written += 1
+        yield Usage(len(user), written)
 
 
 def _overlap(a: str, b: str) -> int:

@@ -49,7 +49,9 @@ def rag_server(env: dict[str, str], fakes: bool = False, timeout: float = 180) -
     """`rag serve` on a free port; with `fakes`, the test fakes are registered in the server process."""
     port = free_port()
     module = "tests.run_cli" if fakes else "rag.cli"
-    full_env = {**os.environ, "RAG_WATCH_INDEX_S": "0", **env}
+    # a fresh answer cache per server: a test must see the model answer, not an earlier run's cache
+    cache = Path(tempfile.mkdtemp(prefix="rag-cache-")) / "answers.sqlite"
+    full_env = {**os.environ, "RAG_WATCH_INDEX_S": "0", "RAG_CACHE_PATH": str(cache), **env}
     cmd = [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", str(port)]
     log = log_file("rag-server-")
     with open(log, "wb") as sink:

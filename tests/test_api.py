@@ -26,7 +26,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(index: Path, **over: object) -> Settings:
     base: dict[str, object] = dict(
         embedding_model="fake:64", index_dir=index, llm_backend="fake:quote", watch_index_s=0,
-        rate_limit_per_minute=0,
+        rate_limit_per_minute=0, cache_enabled=False,
     )  # fmt: skip
     return Settings(**{**base, **over})  # type: ignore[arg-type]
 
@@ -77,6 +77,38 @@ def test_ask_streams_sources_deltas_and_done(client: TestClient) -> None:
     assert names[0] == "sources" and names[-1] == "done" and "delta" in names
     deltas = "".join(str(d["text"]) for e, d in events if e == "delta")
     assert deltas == events[-1][1]["answer"]
+
+
+def test_the_key_passage_is_streamed_before_the_answer_and_kept_in_it(client: TestClient) -> None:
+    question = {"question": "外観検査AIの導入で検査工数は何%削減されましたか？", "stream": True}
+    with client.stream("POST", "/v1/ask", json=question) as r:
+        events = sse_events(r.read().decode())
+    names = [e for e, _ in events]
+    assert names[:2] == ["sources", "passage"] and names.index("passage") < names.index("delta")
+    passage = events[1][1]
+    quotes = passage["passages"]
+    assert isinstance(quotes, list) and "42%" in quotes[0]["text"] and passage["passage_ms"] > 0
+    done = events[-1][1]
+    assert done["passages"] == quotes and "passage_ms" in done["timings"]  # type: ignore[operator]
+    plain = client.post("/v1/ask", json={**question, "stream": False}).json()
+    assert plain["passages"][0]["text"] == quotes[0]["text"] and plain["cached"] is False
+
+
+def test_a_repeated_question_is_answered_from_the_cache(index: Path, tmp_path: Path) -> None:
+    app = create_app(settings(index, cache_enabled=True, cache_path=tmp_path / "answers.sqlite"))
+    with TestClient(app) as c:
+        question = {"question": "外観検査AIの導入で検査工数は何%削減されましたか？"}
+        first = c.post("/v1/ask", json=question).json()
+        with c.stream("POST", "/v1/ask", json={**question, "stream": True}) as r:
+            events = sse_events(r.read().decode())
+    assert [e for e, _ in events] == ["sources", "passage", "delta", "done"]
+    again = events[-1][1]
+    assert again["cached"] is True and first["cached"] is False
+    assert (again["answer"], again["citations"], again["passages"]) == (
+        first["answer"],
+        first["citations"],
+        first["passages"],
+    )
 
 
 def test_openai_compatible_completion_carries_markers_sources_and_citations(client: TestClient) -> None:

@@ -3,21 +3,18 @@ against llama-cpp-python's own OpenAI-compatible server running the same GGUF; p
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rag.llm import gguf
-from rag.llm.base import LLM, LLMOptions, LLMUnavailable, Message, Usage, load_llm
+from rag.llm.base import LLM, LLMOptions, LLMUnavailable, Message, Usage
 from rag.llm.gguf import ChecksumMismatch
+from rag.llm.registry import load_llm
 
-from .conftest import models_dir
-from .servers import ROOT, free_port, log_file, wait_until
+from .conftest import GGUF
+from .servers import free_port
 
-GGUF = models_dir() / gguf.DEFAULT_NAME
 PROMPT = [Message("system", "Answer with one word."), Message("user", "日本の首都はどこですか？")]
 
 
@@ -36,22 +33,6 @@ def test_the_embedded_model_answers_from_the_installed_gguf() -> None:
     text, usage = run(load_llm("llama.cpp", LLMOptions(gguf=str(GGUF), threads=2, context=1024)))
     assert "東京" in text or "Tokyo" in text
     assert usage.prompt_tokens > 5 and 0 < usage.completion_tokens <= 8
-
-
-@pytest.fixture(scope="module")
-def llama_server() -> Iterator[str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(GGUF), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", "1024", "--n_threads", "2"]  # fmt: skip
-    log = log_file("llama-server-")
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=sink)
-    try:
-        wait_until(f"http://127.0.0.1:{port}/v1/models", proc, timeout=120, log=log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_the_http_backend_streams_from_a_real_openai_compatible_server(llama_server: str) -> None:

@@ -103,6 +103,9 @@ def test_the_widget_streams_an_answer_with_working_citation_links(real_server: s
         ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "widget-ja.png"))
         assert "42" in answer and "[1]" in answer
+        quote = shadow.find_element("css selector", ".quote")  # the key passage, kept under the answer
+        assert "42%" in quote.text
+        assert quote.find_element("css selector", "a").get_dom_attribute("href").startswith("https://blog.example.jp/")
         assert link.get_dom_attribute("href") == "https://blog.example.jp/2025/09/10/3-製造業のai活用事例/"
         assert link.get_attribute("target") == "_blank" and "製造業のAI活用事例" in link.text
         assert driver.execute_script("return window.__changes") >= 3  # status, streamed text, final text

@@ -16,7 +16,7 @@
       open: "記事に質問する", close: "閉じる", title: script.getAttribute("data-title") || "AIコンパスに質問",
       placeholder: "質問を入力（Enterで送信、Shift+Enterで改行）", send: "送信", searching: "記事を検索しています…",
       thinking: "回答を作成しています…", sources: "出典", related: "関連しそうな記事", error: "回答できませんでした。",
-      busy: "混み合っています。少し待ってからもう一度お試しください。", extractive: "（記事からの抜粋です）",
+      busy: "混み合っています。少し待ってからもう一度お試しください。", extractive: "（記事からの抜粋です）", quoted: "記事より",
       label: "質問", empty: "アーカイブの記事をもとに、出典つきで答えます。"
     },
     en: {
@@ -24,7 +24,7 @@
       placeholder: "Type a question (Enter to send, Shift+Enter for a new line)", send: "Send",
       searching: "Searching the posts…", thinking: "Writing the answer…", sources: "Sources",
       related: "Related posts", error: "The answer failed.", busy: "Busy right now. Please try again shortly.",
-      extractive: "(quoted from the posts)", label: "Question",
+      extractive: "(quoted from the posts)", quoted: "From the post", label: "Question",
       empty: "Answers come from the archive's posts, with sources you can check."
     }
   }[lang];
@@ -48,6 +48,8 @@
     ".user .bubble{display:inline-block;background:#e8effd;border-radius:10px;padding:6px 10px;max-width:90%;text-align:left}" +
     ".bot .bubble{white-space:pre-wrap}.status{color:#666;font-size:13px}.cites{margin:6px 0 0;padding-left:0;list-style:none;font-size:13px}" +
     ".cites li{margin:2px 0}.cites a{color:#1a56db}.note{color:#666;font-size:12px}" +
+    ".quote{margin:6px 0;padding:6px 10px;border-left:4px solid #f59e0b;background:#fffbeb;color:#333}" +
+    ".quote p{margin:0}.quote .from{margin-top:4px;font-size:12px}.quote a{color:#1a56db}" +
     "form{display:flex;gap:8px;border-top:1px solid #ddd;padding:10px}" +
     "textarea{flex:1;resize:none;height:44px;padding:8px;border:1px solid #bbb;border-radius:8px;font-size:14px}" +
     "form button{border:0;border-radius:8px;background:#1a56db;color:#fff;padding:0 14px;cursor:pointer}" +
@@ -106,6 +108,34 @@
     return n;
   }
 
+  function safeUrl(url) {  // a post link, never javascript: or data:
+    try {
+      var u = new URL(url, location.href);
+      return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+    } catch (e) { return null; }
+  }
+
+  function link(c) {
+    var href = safeUrl(c.url);
+    var a = el(href ? "a" : "span", null, c.title);
+    if (href) { a.href = href; a.target = "_blank"; a.rel = "noopener"; }
+    return a;
+  }
+
+  // The key passage: the post's own sentence, quoted while the model writes; it stays under the answer.
+  function passages(box, items) {
+    box.textContent = "";
+    (items || []).forEach(function (q) {
+      var block = el("blockquote", "quote");
+      block.appendChild(el("p", null, q.text + " [" + q.n + "]"));
+      var from = el("div", "from", "— " + T.quoted + ": ");
+      from.appendChild(link(q));
+      from.appendChild(document.createTextNode(" (" + q.date + ")"));
+      block.appendChild(from);
+      box.appendChild(block);
+    });
+  }
+
   function citations(list, heading, items) {
     if (!items.length) return;
     list.appendChild(el("div", "note", heading));
@@ -113,10 +143,7 @@
     items.forEach(function (c) {
       var li = el("li");
       if (c.n != null) li.appendChild(document.createTextNode("[" + c.n + "] "));
-      var a = el("a", null, c.title);
-      a.href = c.url;
-      a.target = "_blank";
-      a.rel = "noopener";
+      var a = link(c);
       if (c.quote) a.title = c.quote;
       li.appendChild(a);
       li.appendChild(document.createTextNode(" (" + c.date + ")"));
@@ -136,9 +163,11 @@
     var bot = el("div", "msg bot");
     var status = el("div", "status", T.searching);
     var bubble = el("div", "bubble");
+    var quotes = el("div", "passages");
     var extra = el("div");
     bot.appendChild(status);
     bot.appendChild(bubble);
+    bot.appendChild(quotes);
     bot.appendChild(extra);
     log.appendChild(bot);
     log.scrollTop = log.scrollHeight;
@@ -156,11 +185,15 @@
       var buf = "";
       function handle(event, data) {
         if (event === "sources") status.textContent = T.thinking;
+        else if (event === "passage") { passages(quotes, data.passages); log.scrollTop = log.scrollHeight; }
         else if (event === "delta") { bubble.textContent += data.text; log.scrollTop = log.scrollHeight; }
         else if (event === "done") {
           status.remove();
-          bubble.textContent = data.answer;  // the checked text, with its verified markers
-          if (data.mode === "extractive") extra.appendChild(el("div", "note", T.extractive));
+          var quoted = data.passages && data.passages.length;
+          passages(quotes, data.passages);
+          // the checked text, with its verified markers; an extractive answer that is the quote says nothing more
+          bubble.textContent = data.mode === "extractive" && quoted ? "" : data.answer;
+          if (data.mode === "extractive" && !quoted) extra.appendChild(el("div", "note", T.extractive));
           citations(extra, T.sources, data.citations);
           if (data.refused) citations(extra, T.related, data.related || []);
           history.push({ role: "user", content: q }, { role: "assistant", content: data.answer });

@@ -1,9 +1,9 @@
-"""One small interface for language models, and the registry that picks a backend from settings."""
+"""One small interface for language models: messages in, text deltas and usage out."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -59,30 +59,8 @@ class LLMOptions:
     threads: int = 0
     context: int = 4096
     timeout: float = 120.0
-
-
-Factory = Callable[[str, LLMOptions], LLM]
-_REGISTRY: dict[str, Factory] = {}
-
-
-def register_llm(prefix: str, factory: Factory) -> None:
-    _REGISTRY[prefix] = factory
-
-
-def load_llm(backend: str, options: LLMOptions) -> LLM | None:
-    """`backend`: "llama.cpp" (embedded GGUF), "openai" (any OpenAI-compatible server at `url`),
-    "none" (extractive answers only) or a registered prefix ("fake:...")."""
-    prefix = backend.split(":", 1)[0]
-    if prefix in _REGISTRY:
-        return _REGISTRY[prefix](backend, options)
-    if backend == "none":
-        return None
-    if backend == "openai" or (backend == "auto" and options.url):
-        from rag.llm.openai_http import OpenAICompatibleLLM
-
-        return OpenAICompatibleLLM(options)
-    if backend in ("llama.cpp", "auto"):
-        from rag.llm.llamacpp import LlamaCppLLM
-
-        return LlamaCppLLM(options)
-    raise LLMUnavailable(f"unknown LLM backend {backend!r}: use auto, llama.cpp, openai or none")
+    batch: int = 512  # llama.cpp n_batch / n_ubatch
+    ubatch: int = 512
+    flash_attn: bool = False
+    prefill_slice: int = 32  # prompt tokens evaluated between two cancel checks (~1 s here)
+    prompt_lookup: int = 0  # draft tokens for prompt-lookup speculative decoding; 0 = off

@@ -1,0 +1,86 @@
+"""Calibrates the key passage's support threshold (rag/passages.py, KEY_PASSAGE_MIN for Japanese
+questions, KEY_PASSAGE_MIN_MEANING for English ones) on dev.jsonl: for every question, the best
+candidate sentence of the evidence the answer step would select, its support, and whether it alone
+holds the gold answer (the grading of answer accuracy). The table gives, per threshold, how often a
+passage is shown, how often a shown one holds the answer, and how often one is shown for a question
+the archive cannot answer. No LLM is involved.
+
+    python -m bench.calibrate_passage [--index data/bench/ingest-index] [--questions dev.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, add_questions_arg, write
+from rag.answer import Answerer
+from rag.evaluate import load_questions
+from rag.evidence import select_evidence
+from rag.grading import grade
+from rag.passages import key_passages
+from rag.prompts import language_of
+from rag.settings import Settings
+
+THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    out = []
+    for t in THRESHOLDS:
+        shown = [r for r in answerable if r["support"] is not None and r["support"] >= t]
+        right = sum(1 for r in shown if r["holds_answer"])
+        out.append({
+            "threshold": t,
+            "shown_answerable": round(len(shown) / len(answerable), 3) if answerable else 0,
+            "precision": round(right / len(shown), 3) if shown else 0,
+            "holds_answer_share": round(right / len(answerable), 3) if answerable else 0,
+            "shown_unanswerable": round(
+                sum(1 for r in unanswerable if r["support"] is not None and r["support"] >= t) / len(unanswerable), 3
+            ) if unanswerable else 0,
+        })  # fmt: skip
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/passage-calibration.json")
+    add_questions_arg(parser)
+    args = parser.parse_args()
+    settings = Settings(llm_backend="none")
+    from rag.engine import Engine
+
+    engine = Engine(settings, index=args.index)
+    answerer = Answerer(engine, None, settings.answer_config())
+    cfg, scorer = answerer.config, answerer.scorer()
+    rows = []
+    for q in load_questions(args.questions):
+        lang = language_of(q.question)
+        search = engine.search(q.question, max(cfg.max_sources, cfg.evidence_pool, 5))
+        sources = select_evidence(
+            q.question, search.result.hits, scorer, max_sources=cfg.max_sources,
+            chars_per_source=cfg.chars_per_source, dense=answerer._dense_one, prefer_dense=lang == "en",
+            pool=cfg.evidence_pool, favour_type=cfg.favour_type,
+        )  # fmt: skip
+        best = key_passages(q.question, sources, scorer, dense=answerer._dense_one, by_meaning=lang == "en",
+                            threshold=0.0)  # fmt: skip
+        text = best[0].text if best else ""
+        rows.append({
+            "id": q.id, "lang": lang, "answerable": q.answerable, "flagged": search.not_in_archive,
+            "support": None if search.not_in_archive or not best else best[0].support,
+            "holds_answer": bool(text) and q.answerable and grade(text, q.answer).correct, "passage": text,
+        })  # fmt: skip
+    figures = {
+        "ja": table([r for r in rows if r["lang"] == "ja"]),
+        "en": table([r for r in rows if r["lang"] == "en"]),
+        "questions": rows,
+    }
+    write(args.out, figures, "python -m bench.calibrate_passage")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The answer pipeline's side of the cache: which answers may be kept, how a question finds one, and
+how a kept answer is replayed as the same events (sources, passage, deltas, done) at once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from typing import Any
+
+import numpy as np
+
+from index.embedding import Embedder
+from rag.cache import AnswerCache, question_key
+from rag.filters import Filters
+from rag.llm.base import Message, Usage
+from rag.prompts import Source
+from rag.types import Answer, Citation, Delta, Done, Event, Passages, Quoted, Related, Sources
+
+# Degraded answers are not worth repeating: the model may well answer the next time.
+_NOT_KEPT = {"timeout", "failure", "queue", "unavailable"}
+
+
+class AnswerMemo:
+    def __init__(self, cache: AnswerCache, similar: float) -> None:
+        self.cache, self.threshold = cache, similar
+
+    def for_question(
+        self, question: str, history: Sequence[Message], filters: Filters | None, version: str
+    ) -> QuestionMemo | None:
+        if history:  # a follow-up's answer depends on the conversation, not only on its words
+            return None
+        return QuestionMemo(self, question, question_key(question, filters), version)
+
+
+class QuestionMemo:
+    def __init__(self, memo: AnswerMemo, question: str, key: str, version: str) -> None:
+        self.memo, self.question, self.key, self.version = memo, question, key, version
+        self.started = time.perf_counter()
+        self.posts: list[Related] = []
+        self.vector: np.ndarray | None = None
+        self.evidence = ""
+
+    def exact(self) -> list[Event] | None:
+        hit = self.memo.cache.get(self.key, self.version)
+        return self._replay(hit.payload) if hit else None
+
+    def similar(self, embedder: Embedder, sources: Sequence[Source]) -> list[Event] | None:
+        """A near-duplicate wording hits only when it also selected the same evidence: the same posts in
+        the same order and the same passage of the first. (The passages quoted from weaker posts shift
+        with every wording, which would make near-duplicates never hit.)"""
+        identity = [s.source for s in sources] + [sources[0].text if sources else ""]
+        self.evidence = hashlib.sha256("\x1f".join(identity).encode()).hexdigest()
+        self.vector = np.asarray(embedder.embed_query(self.question), dtype=np.float32)
+        hit = self.memo.cache.similar(self.vector, self.evidence, self.version, self.memo.threshold)
+        return self._replay(hit.payload) if hit else None
+
+    def store(self, answer: Answer) -> None:
+        if answer.cached or answer.fallback in _NOT_KEPT:
+            return
+        payload = json.dumps({"posts": [asdict(p) for p in self.posts], "answer": _encode(answer)}, ensure_ascii=False)
+        self.memo.cache.put(self.key, self.version, payload, self.vector, self.evidence)
+
+    def _replay(self, payload: str) -> list[Event] | None:
+        try:
+            data = json.loads(payload)
+            answer = _decode(data["answer"])
+            posts = [Related(**p) for p in data["posts"]]
+        except (ValueError, KeyError, TypeError):  # written by another version of this code: a miss
+            return None
+        ms = round((time.perf_counter() - self.started) * 1000, 1)
+        timings = {"retrieve_ms": ms, "total_ms": ms, "ttft_ms": ms}
+        if answer.passages:
+            timings["passage_ms"] = ms
+        answer = replace(answer, cached=True, timings=timings, usage=Usage(0, 0))
+        events: list[Event] = [Sources(posts)]
+        if answer.passages:
+            events.append(Passages(answer.passages, ms))
+        if answer.mode == "generative":  # as when it was made: other modes carry their text in done
+            events.append(Delta(answer.answer))
+        events.append(Done(answer))
+        return events
+
+
+def _encode(answer: Answer) -> dict[str, Any]:
+    return asdict(answer)
+
+
+def _decode(d: dict[str, Any]) -> Answer:
+    return Answer(
+        **{
+            **d,
+            "citations": [Citation(**c) for c in d["citations"]],
+            "related": [Related(**r) for r in d["related"]],
+            "passages": [Quoted(**q) for q in d["passages"]],
+            "usage": Usage(**d["usage"]),
+        }
+    )

@@ -1,0 +1,43 @@
+"""Configs of the query side, as plain frozen dataclasses built from `Settings` at the entry points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+RetrievalMode = Literal["hybrid", "dense", "sparse"]
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    mode: RetrievalMode = "hybrid"
+    candidates: int = 100  # per leg, before fusion
+    rrf_k: int = 60
+    collapse: bool = True  # one hit per post
+    passages_per_post: int = 3
+    # Fuse post rankings rather than chunk rankings: a leg that returns ten chunks of one post
+    # should vote for that post once, not push every other post down.
+    fuse_posts: bool = True
+    # BM25 counts three times the dense leg: best MRR on both dev.jsonl and JaQuAD (docs/retrieval.md)
+    dense_weight: float = 1.0
+    sparse_weight: float = 3.0
+    # The same weights for questions with no Japanese in them, whose words BM25 can rarely match.
+    en_dense_weight: float = 1.0
+    en_sparse_weight: float = 3.0
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    max_sources: int = 3
+    chars_per_source: int = 200
+    max_tokens: int = 160
+    first_token_s: float = 30.0  # no first token this long after the model started on it: extractive
+    total_s: float = 120.0
+    queue_s: float = 120.0  # longest wait for the model before answering without it
+    grammar: bool = False  # constrain decoding so each sentence ends with a marker
+    passages: bool = True  # send the key passage before generation
+    evidence_pool: int = 3  # posts whose sentences compete for the evidence
+    compact_headers: bool = False  # source headers without headings in the prompt
+    english_terms: bool = False  # the model writes Japanese search terms for an English question
+    on_topic: bool = True  # drop supported sentences that do not bear on the question (rag/focus.py)
+    favour_type: bool = False  # evidence sentences holding the kind of fact asked for (a date for いつ) first

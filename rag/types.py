@@ -1,0 +1,92 @@
+"""What an answer is made of: the result types and the events of an answer stream.
+
+Kept apart from the pipeline so the CLI, the API, the cache and the evaluation can name them
+without importing the pipeline (and its models)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rag.llm.base import Usage
+from rag.prompts import Lang
+
+Mode = Literal["generative", "extractive", "refusal"]
+NO_USAGE = Usage(0, 0)
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    url: str
+    title: str
+    date: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Related:
+    source: str
+    url: str
+    title: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """A key passage: evidence sentences quoted verbatim from one post, shown before the answer."""
+
+    n: int
+    source: str
+    url: str
+    title: str
+    date: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: str
+    citations: list[Citation]
+    refused: bool
+    mode: Mode
+    language: Lang
+    timings: dict[str, float]
+    usage: Usage = field(default_factory=lambda: NO_USAGE)
+    related: list[Related] = field(default_factory=list)
+    sentences: int = 0
+    factual: int = 0
+    cited: int = 0
+    dropped: list[str] = field(default_factory=list)
+    passages: list[Quoted] = field(default_factory=list)
+    cached: bool = False
+    # Why a generative answer was not given: "timeout", "failure", "unavailable", "echo" or "".
+    # Answers degraded by timeouts or failures are never cached.
+    fallback: str = ""
+
+
+@dataclass(frozen=True)
+class Sources:
+    posts: list[Related]
+
+
+@dataclass(frozen=True)
+class Passages:
+    """The key passages, sent before generation starts; never withdrawn."""
+
+    quotes: list[Quoted]
+    ms: float
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+Event = Sources | Passages | Delta | Done

@@ -1,0 +1,30 @@
+"""A sentence the source supports is still dropped when it does not answer what was asked."""
+
+from __future__ import annotations
+
+from rag.citations import Attributor
+from rag.evidence import Scorer
+from rag.focus import Focus
+from rag.prompts import Source
+
+SOURCE = Source(
+    1, "a.md", "https://x/a", "動画生成AI", "2024-02-20", "",
+    "OpenAIは2024年2月に動画生成AI「Sora」を発表した。Soraの悪用によるディープフェイクの懸念も指摘されている。",
+)  # fmt: skip
+
+
+def test_a_supported_sentence_without_the_date_asked_for_is_dropped() -> None:
+    scorer = Scorer(lambda t: list(t), lambda t: 1.0)
+    checker = Attributor([SOURCE], scorer, focus=Focus("Soraはいつ発表された？", scorer))
+    assert checker.add("Soraの悪用によるディープフェイクの懸念も指摘されている[1]。") is None
+    assert checker.off_topic and checker.cited == 0
+    kept = checker.add("Soraは2024年2月に発表された[1]。")
+    assert kept is not None and "2024年2月" in kept
+
+
+def test_a_sentence_sharing_nothing_with_the_question_is_dropped() -> None:
+    scorer = Scorer(lambda t: t.lower().replace(".", "").replace("?", "").split(), lambda t: 1.0)
+    source = Source(1, "b.md", "https://x/b", "t", "2025-01-01", "", "Chip X uses HBM3 memory. Atlas revenue grew 20%.")
+    checker = Attributor([source], scorer, focus=Focus("how did atlas revenue change", scorer))
+    assert checker.add("Chip X uses HBM3 memory [1].") is None  # supported, but not what was asked
+    assert checker.add("Atlas revenue grew 20% [1].") is not None
