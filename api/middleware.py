@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.metrics import Metrics
 
 log = logging.getLogger("api.access")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 
 
 class JsonFormatter(logging.Formatter):
@@ -58,11 +60,14 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex[:16]
+        # A client's id is echoed in logs and headers: only a short run of safe characters is kept.
+        supplied = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
+        request_id = supplied if _SAFE_ID.fullmatch(supplied) else uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
-        declared = int(headers.get(b"content-length", b"0") or 0)
+        length = headers.get(b"content-length", b"0") or b"0"
+        declared = int(length) if length.isdigit() else self.max_body + 1  # unreadable: treat as too large
         if declared > self.max_body:
             status = 413
             for message in _json_response(413, _too_large(self.max_body), request_id):

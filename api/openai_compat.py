@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from fastapi import APIRouter
@@ -30,7 +31,7 @@ class NoQuestion(ValueError):
 def _text(message: ChatMessage) -> str:
     if isinstance(message.content, str):
         return message.content
-    return "".join(p.get("text", "") for p in message.content or [] if p.get("type") == "text")
+    return "".join(p.text or "" for p in message.content or [] if p.type == "text")
 
 
 def split_messages(messages: list[ChatMessage]) -> tuple[str, list[Message]]:
@@ -63,9 +64,8 @@ async def chat_completions(body: ChatIn, svc: Guarded) -> Any:
     question, history = split_messages(body.messages)
     ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if body.stream:
-        admission = svc.queue.admit()
-        admission.__enter__()
-        return StreamingResponse(_stream(svc, admission, question, history, ident, created, body.model),
+        svc.queue.check()
+        return StreamingResponse(_stream(svc, question, history, ident, created, body.model),
                                  media_type="text/event-stream")  # fmt: skip
     answer = await _answer(svc, question, history, None)
     content = passages_text(answer.passages) + answer.answer + sources_text(answer, answer.language)
@@ -80,8 +80,16 @@ async def chat_completions(body: ChatIn, svc: Guarded) -> Any:
     }
 
 
-async def _stream(svc: Services, admission: Any, question: str, history: list[Message], ident: str, created: int,
+async def _stream(svc: Services, question: str, history: list[Message], ident: str, created: int,
                   model: str) -> AsyncIterator[str]:  # fmt: skip
+    with svc.queue.admit(checked=True):  # taken when the body starts: a client gone before holds nothing
+        async with aclosing(_chunks(svc, question, history, ident, created, model)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+
+async def _chunks(svc: Services, question: str, history: list[Message], ident: str, created: int,
+                  model: str) -> AsyncGenerator[str, None]:  # fmt: skip
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}  # fmt: skip
@@ -110,6 +118,4 @@ async def _stream(svc: Services, admission: Any, question: str, history: list[Me
 
         logging.getLogger("api").exception("chat completion stream failed")
         yield chunk({"content": "\n\n(the answer failed; try again)"}, "stop")
-    finally:
-        admission.__exit__(None, None, None)
     yield "data: [DONE]\n\n"

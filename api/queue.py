@@ -21,10 +21,18 @@ class GenerationQueue:
         self.seconds_per_answer = seconds_per_answer  # moving average of observed answers
         self.depth = 0
 
-    @contextlib.contextmanager
-    def admit(self) -> Iterator[None]:
+    def check(self) -> None:
+        """A full queue is a 429 now, before a streamed response has begun."""
         if self.depth >= self.capacity:
             raise QueueFull(max(1, round(self.seconds_per_answer * (self.depth - self.capacity + 1))), self.depth)
+
+    @contextlib.contextmanager
+    def admit(self, checked: bool = False) -> Iterator[None]:
+        """Holds a place while the answer runs. `checked`: the caller already called `check()` when it
+        accepted the request (a stream takes its place only once its body starts, so a client that
+        leaves before that holds none)."""
+        if not checked:
+            self.check()
         self.depth += 1
         started = time.monotonic()
         try:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -120,16 +121,24 @@ async def ask(body: AskIn, request: Request, svc: Guarded) -> Any:
     history, filters = _history(body.history), filters_of(body.filters)
     if not body.stream:
         return answer_json(await _answer(svc, body.question, history, filters))
-    admission = svc.queue.admit()
-    admission.__enter__()  # a full queue is a 429 now, not an error event later
-    return StreamingResponse(_sse(svc, admission, body.question, history, filters), media_type="text/event-stream",
+    svc.queue.check()  # a full queue is a 429 now, not an error event later
+    return StreamingResponse(_sse(svc, body.question, history, filters), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
 
 
-async def _sse(svc: Services, admission: Any, question: str, history: list[Message], filters: Filters | None
-               ) -> AsyncIterator[str]:  # fmt: skip
-    answerer = svc.answerer()
+async def _sse(svc: Services, question: str, history: list[Message], filters: Filters | None) -> AsyncIterator[str]:
+    with svc.queue.admit(checked=True):  # taken when the body starts: a client gone before holds nothing
+        svc.metrics.queue_depth.set(svc.queue.depth)
+        async with aclosing(_sse_events(svc, question, history, filters)) as events:  # a departure stops it now
+            async for chunk in events:
+                yield chunk
     svc.metrics.queue_depth.set(svc.queue.depth)
+
+
+async def _sse_events(
+    svc: Services, question: str, history: list[Message], filters: Filters | None
+) -> AsyncGenerator[str, None]:
+    answerer = svc.answerer()
     try:
         async for event in events_in_thread(lambda c: answerer.stream(question, history, filters, c)):
             if isinstance(event, Sources):
@@ -148,9 +157,6 @@ async def _sse(svc: Services, admission: Any, question: str, history: list[Messa
 
         logging.getLogger("api").exception("answer stream failed")
         yield sse("error", {"error": "internal", "detail": "the answer failed; try again"})
-    finally:
-        admission.__exit__(None, None, None)
-        svc.metrics.queue_depth.set(svc.queue.depth)
 
 
 @router.get("/healthz", tags=["operations"])

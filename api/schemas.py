@@ -25,13 +25,17 @@ _HIT_EXAMPLE: dict[str, Any] = {
 
 class FiltersIn(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", strict=True, json_schema_extra={"examples": [{"category": "業界別AI活用"}]}
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"category": "業界別AI活用"}, {"since": "2025-01-01", "until": "2025-12-31"}]},
     )
 
     category: str | None = Field(None, max_length=100, description="only posts in this category")
     tags: list[str] = Field(default_factory=list, max_length=20, description="only posts carrying every tag")
-    since: date | None = Field(None, description="posts on or after this day (site timezone)")
-    until: date | None = Field(None, description="posts on or before this day (site timezone)")
+    # JSON has no date type: an ISO string ("2025-01-01") is the only way to send one, so these two
+    # fields are lax where the rest of the model is strict.
+    since: date | None = Field(None, strict=False, description="posts on or after this day (site timezone)")
+    until: date | None = Field(None, strict=False, description="posts on or before this day (site timezone)")
 
 
 class SearchIn(BaseModel):
@@ -183,11 +187,20 @@ class ErrorOut(BaseModel):
     detail: str | list[ProblemOut] = Field(..., description="what was wrong, for a person to read")
 
 
+class ContentPart(BaseModel):
+    """One part of a message's content; parts other than text (images, audio) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    type: str = Field(..., max_length=40)
+    text: str | None = Field(None, max_length=3 * MAX_QUESTION)
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(strict=True)
 
     role: Literal["system", "user", "assistant", "developer", "tool"]
-    content: str | list[dict[str, Any]] | None = Field(None, max_length=3 * MAX_QUESTION)
+    content: str | list[ContentPart] | None = Field(None, max_length=3 * MAX_QUESTION)
 
 
 class ChatIn(BaseModel):
@@ -201,7 +214,7 @@ class ChatIn(BaseModel):
         },
     )
 
-    model: str = "archive-qa"
+    model: str = Field("archive-qa", max_length=200, description="echoed back; the archive's pipeline answers")
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=20)
     stream: bool = False
     temperature: float | None = None

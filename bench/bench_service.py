@@ -166,10 +166,10 @@ def faults(server: Server, questions: list[str], archive: Path, work: Path) -> d
         target = mirror / "_posts" / post.name
         if i % 250 == 0:
             target.write_text(post.read_text(encoding="utf-8") + "\n\n追記：障害試験のための編集。\n", encoding="utf-8")
-        else:
-            os.symlink(post.resolve(), target)
+        else:  # copies, not links: the ingest skips posts that link outside the archive
+            shutil.copy2(post, target)
     if (archive / "_config.yml").exists():
-        os.symlink((archive / "_config.yml").resolve(), mirror / "_config.yml")
+        shutil.copy2(archive / "_config.yml", mirror / "_config.yml")
     cmd = [sys.executable, "-m", "rag.cli", "ingest", str(mirror), "--index", str(server.index), "--json"]
     ingest = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     t0 = time.monotonic()

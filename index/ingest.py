@@ -63,6 +63,7 @@ class IngestSummary:
 class _Scan:
     seen: int = 0
     changed: list[Post] = field(default_factory=list)
+    chunks: dict[str, list[Chunk]] = field(default_factory=dict)  # by post source
     added: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
     skipped: int = 0
@@ -81,6 +82,7 @@ class Ingest:
     rebuild: bool = False
     progress: bool = False
     batch_texts: int = EMBED_BATCH
+    max_post_bytes: int = 2 * 1024 * 1024  # RAG_MAX_POST_BYTES: larger files are not blog posts
 
     def settings(self) -> dict[str, object]:
         """What decides how posts become chunks and tokens; a change re-chunks every post."""
@@ -119,20 +121,38 @@ class Ingest:
         files = post_files(self.archive)
         scan = _Scan(seen=len(files))
         present: set[str] = set()
+        root = self.archive.resolve()
         for source, path in files:
             present.add(source)  # a post that turns malformed keeps its last good version
-            raw = path.read_bytes()
-            if not rechunk_all and old.get(source) == hashlib.sha256(raw).hexdigest():
-                continue
-            try:
-                scan.changed.append(parse_post(source, raw, site))
-            except MalformedPost as exc:
+            try:  # whatever goes wrong inside one post (an author's typo) skips that post only
+                read = self._read(source, path, root, site, old, rechunk_all)
+            except Exception as exc:
                 scan.skipped += 1
                 kept = " (its previously indexed version is kept)" if source in old else ""
-                log.warning("skipped %s: %s%s", source, exc, kept)
+                reason = str(exc) if isinstance(exc, MalformedPost | OSError) else f"{type(exc).__name__}: {exc}"
+                log.warning("skipped %s: %s%s", source, reason, kept)
+                continue
+            if read is not None:
+                scan.changed.append(read[0])
+                scan.chunks[source] = read[1]
         scan.added = {p.source for p in scan.changed} - old.keys()
         scan.removed = set(old) - present
         return scan
+
+    def _read(
+        self, source: str, path: Path, root: Path, site: SiteConfig, old: dict[str, str], rechunk_all: bool
+    ) -> tuple[Post, list[Chunk]] | None:
+        """The post and its chunks, or None when it is unchanged."""
+        if not path.resolve().is_relative_to(root):
+            raise MalformedPost("a link to a file outside the archive")
+        size = path.stat().st_size
+        if size > self.max_post_bytes:
+            raise MalformedPost(f"{size:,} bytes, over the {self.max_post_bytes:,} of RAG_MAX_POST_BYTES")
+        raw = path.read_bytes()
+        if not rechunk_all and old.get(source) == hashlib.sha256(raw).hexdigest():
+            return None
+        post = parse_post(source, raw, site)
+        return post, chunk_blocks(post.source, clean_body(post.body), self.cfg)
 
     def _build_and_publish(
         self, folder: IndexFolder, base: Path | None, manifest: Manifest | None, scan: _Scan
@@ -147,7 +167,7 @@ class Ingest:
                 with conn:
                     gone = docstore.delete_posts(conn, [*scan.removed, *(p.source for p in scan.changed)])
                 remove_vectors(dense, gone)
-                embedded = self._add_posts(conn, dense, cache, scan.changed, dim, embedder)
+                embedded = self._add_posts(conn, dense, cache, scan, dim, embedder)
                 build_bm25(conn, build)
                 posts, chunks = (
                     int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in ("posts", "chunks")
@@ -168,15 +188,16 @@ class Ingest:
         return built
 
     def _add_posts(
-        self, conn: sqlite3.Connection, dense: faiss.Index, cache: EmbeddingCache, posts: list[Post], dim: int,
+        self, conn: sqlite3.Connection, dense: faiss.Index, cache: EmbeddingCache, scan: _Scan, dim: int,
         embedder: Embedder | None,
     ) -> int:  # fmt: skip
         vocab = Vocab(conn)
+        posts = scan.changed
         embedded = done_chunks = 0
         bar = tqdm(total=len(posts), unit="post", disable=not self.progress, dynamic_ncols=True, desc="ingest")
         pending: list[tuple[Post, list[Chunk]]] = []
         for i, post in enumerate(posts):
-            pending.append((post, chunk_blocks(post.source, clean_body(post.body), self.cfg)))
+            pending.append((post, scan.chunks[post.source]))
             if sum(len(cs) for _, cs in pending) < self.batch_texts and i + 1 < len(posts):
                 continue
             pairs = [(p, c) for p, cs in pending for c in cs]

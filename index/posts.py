@@ -109,10 +109,13 @@ def parse_date(value: object, tz: ZoneInfo) -> datetime:
         raise MalformedPost(f"unreadable date {value!r}")
     y, mo, d, hh, mm, ss, off = m.groups()
     stamp = f"{y}-{int(mo):02d}-{int(d):02d}T{int(hh or 0):02d}:{mm or '00'}:{ss or '00'}"
-    if not off:
-        return datetime.fromisoformat(stamp).replace(tzinfo=tz)
-    off = "+00:00" if off == "Z" else (off if ":" in off else f"{off[:3]}:{off[3:]}")
-    return datetime.fromisoformat(stamp + off)
+    try:
+        if not off:
+            return datetime.fromisoformat(stamp).replace(tzinfo=tz)
+        off = "+00:00" if off == "Z" else (off if ":" in off else f"{off[:3]}:{off[3:]}")
+        return datetime.fromisoformat(stamp + off)
+    except ValueError:  # 2025-02-30, 25:00: the shape of a date, but no such day or time
+        raise MalformedPost(f"impossible date {value!r}") from None
 
 
 def post_url(source: str, when: datetime, site: SiteConfig, categories: tuple[str, ...] = ()) -> str:
@@ -153,10 +156,17 @@ def parse_post(source: str, raw: bytes, site: SiteConfig) -> Post:
     if not m:
         raise MalformedPost("no YAML front matter between --- lines")
     try:
+        # Aliases can expand without bound ("billion laughs"); Jekyll front matter never needs them.
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(m.group(1), Loader=_Loader)):
+            raise MalformedPost("YAML aliases (*name) in front matter are not accepted")
         meta = yaml.load(m.group(1), Loader=_Loader)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         raise MalformedPost(f"bad YAML front matter{f' at line {where.line + 2}' if where else ''}") from None
+    except ValueError as exc:  # an unquoted impossible date (2025-02-30) fails inside the YAML reader
+        if isinstance(exc, MalformedPost):
+            raise
+        raise MalformedPost(f"bad value in front matter: {exc}") from None
     if not isinstance(meta, dict):
         raise MalformedPost("front matter is not a mapping")
     if not meta.get("date"):

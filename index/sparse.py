@@ -59,6 +59,8 @@ class JapaneseTokenizer:
     def __call__(self, text: str) -> list[str]:
         tok = self._tokenizer()
         text = unicodedata.normalize("NFKC", text).lower()
+        # A lone surrogate (from a JSON "\\ud800" escape) cannot be encoded for Sudachi: make it "?".
+        text = text.encode("utf-8", "replace").decode("utf-8")
         out: list[str] = []
         for piece in _pieces(text):
             for m in tok.tokenize(piece):

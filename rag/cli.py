@@ -35,6 +35,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         lambda: load_embedder(settings.embedding_model, settings.embedder_options()),
         rebuild=args.rebuild,
         progress=not args.json and sys.stderr.isatty(),
+        max_post_bytes=settings.max_post_bytes,
     )
     if args.json:
         print(json.dumps(summary.as_dict()))

@@ -37,7 +37,7 @@ class AnswerConfig:
     grammar: bool = False  # constrain decoding so each sentence ends with a marker
     passages: bool = True  # send the key passage before generation
     evidence_pool: int = 3  # posts whose sentences compete for the evidence
-    compact_headers: bool = False  # source headers without headings in the prompt
+    compact_headers: bool = False  # source headers in the prompt with the date only
     english_terms: bool = False  # the model writes Japanese search terms for an English question
     on_topic: bool = True  # drop supported sentences that do not bear on the question (rag/focus.py)
     favour_type: bool = False  # evidence sentences holding the kind of fact asked for (a date for いつ) first

@@ -6,18 +6,10 @@ without numbers needs at least half of its names instead."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-_SCALE = {
-    "兆": 1e12, "億": 1e8, "万": 1e4, "千": 1e3,
-    "trillion": 1e12, "billion": 1e9, "million": 1e6, "thousand": 1e3, "bn": 1e9, "m": 1e6, "k": 1e3,
-}  # fmt: skip
-_NUMBER = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(兆|億|万|千|trillion|billion|million|thousand|bn|k\b|m\b)?"
-    r"(?:\s*(\d+(?:\.\d+)?)\s*(億|万|千))?",
-    re.I,
-)
+from rag.quantities import normalize, quantities
+
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9.+\-]*[A-Za-z0-9+]|[A-Za-z]")
 _KATAKANA = re.compile(r"[\u30a0-\u30ffー]{3,}")
 _QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
@@ -29,21 +21,14 @@ _STOP = {
 }  # fmt: skip
 
 
-def normalize(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    return re.sub(r"(?<=\d),(?=\d{3})", "", text)
-
-
-def numbers(text: str) -> set[float]:
-    """Canonical values: 8,028億 → 8.028e11; 1兆2000億 → 1.2e12; 70 billion → 7e10; 84.4% → 84.4."""
+def numbers(text: str, mantissas: bool = False) -> set[float]:
+    """Canonical values: 8,028億 → 8.028e11; 1兆2000億 → 1.2e12; 70 billion → 7e10; 84.4% → 84.4.
+    With `mantissas`, a scaled figure's digits too (an answer's 8,028億円 gives a gold table's bare 8028)."""
     values: set[float] = set()
-    for m in _NUMBER.finditer(normalize(text)):
-        value = float(m.group(1)) * _SCALE.get((m.group(2) or "").lower(), 1.0)
-        if m.group(3):  # 1兆2000億: a second, smaller part
-            value += float(m.group(3)) * _SCALE[m.group(4)]
-        values.add(round(value, 6))
-        if m.group(2):
-            values.add(round(float(m.group(1)), 6))  # "8,028億円" also matches a bare 8028 in a table
+    for q in quantities(text):
+        values.add(q.value)
+        if mantissas and q.scaled:
+            values.add(round(q.mantissa, 6))
     return values
 
 
@@ -66,8 +51,10 @@ def grade(answer: str, gold: str) -> Grade:
     """Parenthesised parts of the gold answer are alternative spellings, not extra facts."""
     main = re.sub(r"[（(][^）)]*[）)]", " ", gold)
     alternatives = " ".join(re.findall(r"[（(]([^）)]*)[）)]", gold))
+    # The gold answer's figures at their scale; before 2026-12 its scaled figures' bare digits were
+    # required too, so "70 billion" failed against 700億 (docs/answers.md gives both gradings).
     need = numbers(main)
-    have = numbers(answer)
+    have = numbers(answer, mantissas=True)
     alt = numbers(alternatives)
     # a required number also counts as found when the answer gives its parenthesised equivalent instead
     found = sum(1 for n in need if n in have) + (1 if need - have and alt & have else 0)

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(None, description="built models (default: DATA_DIR/models)")
     embedding_model: str = Field(DEFAULT_EMBEDDER, description="sentence-transformers name or path")
     embed_batch_size: int = Field(8, ge=1, le=1024)
+    max_post_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="larger post files are skipped at ingest")
     embed_int8: bool = Field(True, description="dynamic int8 embedder (1.4x faster, cosine 0.996 vs fp32)")
     threads: int = Field(0, ge=0, description="CPU threads for models; 0 = all cores")
     retrieval_mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
@@ -55,7 +56,7 @@ class Settings(BaseSettings):
     answer_grammar: bool = Field(False, description="constrain decoding to cited sentences (llama.cpp grammar)")
     answer_passages: bool = Field(True, description="send the key passage before the model starts")
     answer_evidence_pool: int = Field(3, ge=1, le=10, description="top posts whose sentences compete for evidence")
-    answer_compact_headers: bool = Field(False, description="source headers without section headings")
+    answer_compact_headers: bool = Field(False, description="source headers with the date only")
     answer_favour_type: bool = Field(False, description="favour evidence holding the kind of fact asked for")
     answer_on_topic: bool = Field(True, description="drop supported sentences that do not bear on the question")
     answer_english_terms: bool = Field(

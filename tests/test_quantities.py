@@ -47,3 +47,11 @@ def test_a_wrong_scale_sentence_is_dropped_by_the_citation_check() -> None:
     source = Source(1, "a.md", "https://x/a", "資金調達", "2025-01-01", "", SOURCE)
     checked = attribute("The company raised 10 billion dollars [1].", [source], scorer)
     assert checked.text == "" and len(checked.dropped) == 1 and "10 billion" in checked.dropped[0]
+
+
+def test_grading_reads_figures_across_scales_and_languages() -> None:
+    from rag.grading import grade
+
+    assert grade("The model has 70 billion parameters.", "700億パラメータ").correct
+    assert not grade("The model has 700 billion parameters.", "700億パラメータ").correct
+    assert grade("売上高は8,028億円でした。", "8028億円").correct

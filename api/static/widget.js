@@ -111,7 +111,7 @@
   function safeUrl(url) {  // a post link, never javascript: or data:
     try {
       var u = new URL(url, location.href);
-      return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+      return u.protocol === "https:" || u.protocol === "http:" ? url : null;
     } catch (e) { return null; }
   }
 
