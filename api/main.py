@@ -17,7 +17,7 @@ from api import openai_compat, routes
 from api.metrics import Metrics
 from api.middleware import RequestContext
 from api.queue import QueueFull
-from api.security import RateLimited, Unauthorized
+from api.security import Forbidden, RateLimited, Unauthorized
 from api.services import Services
 from index.errors import ArchiveQAError
 from rag.settings import Settings
@@ -69,6 +69,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
         return _error(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        return _error(403, "forbidden", str(exc))
 
     @app.exception_handler(RateLimited)
     async def limited(request: Request, exc: RateLimited) -> JSONResponse:

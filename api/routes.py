@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.schemas import AskIn, AskOut, ErrorOut, FiltersIn, SearchIn, SearchOut
-from api.security import caller
+from api.security import Unauthorized, address
 from api.services import Services
 from api.streaming import events_in_thread, sse
 from index.errors import ArchiveQAError
@@ -31,6 +31,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "the body is not valid JSON",
         401: "API key missing or unknown (when RAG_API_KEYS is set)",
+        403: "the key may not call this endpoint (admin endpoints need an operator key of RAG_ADMIN_KEYS)",
         413: "request body too large",
         422: "invalid request: the detail says which field and why",
         429: "rate limit or answer queue full: see Retry-After",
@@ -50,8 +51,26 @@ def services(request: Request) -> Services:
 
 def guard(request: Request) -> Services:
     svc = services(request)
-    svc.limiter.check(caller(request, svc.keys))
+    try:
+        who = svc.keys.identify(request)
+    except Unauthorized:
+        svc.limiter.check(f"ip:{address(request)}")  # a guessed key costs the guesser's address a request
+        raise
+    svc.limiter.check(who.bucket)
     return svc
+
+
+def operator(request: Request) -> Services:
+    svc = services(request)
+    try:
+        svc.keys.require_admin(request)
+    except Unauthorized:
+        svc.limiter.check(f"ip:{address(request)}")
+        raise
+    return svc
+
+
+Operator = Annotated[Services, Depends(operator)]
 
 
 Guarded = Annotated[Services, Depends(guard)]
@@ -176,23 +195,19 @@ async def readyz(request: Request) -> Response:
                          "embedder": svc.engine.embedder.name})  # fmt: skip
 
 
-@router.get("/metrics", tags=["operations"], response_class=Response)
+@router.get("/metrics", tags=["operations"], response_class=Response, responses=ERRORS)
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics."""
+    """Prometheus metrics (an operator key is needed once keys are set)."""
     svc = services(request)
+    if svc.keys.required:
+        operator(request)
     svc.metrics.queue_depth.set(svc.queue.depth)
     return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.post("/v1/admin/reload", tags=["operations"], responses=ERRORS)
-async def reload(request: Request) -> dict[str, Any]:
-    """Switch to the newest published index now (the server also watches the folder)."""
-    svc = services(request)
-    if not svc.keys:
-        from api.security import Unauthorized
-
-        raise Unauthorized("admin endpoints need RAG_API_KEYS to be set")
-    caller(request, svc.keys)
+async def reload(svc: Operator) -> dict[str, Any]:
+    """Switch to the newest published index now (the server also watches the folder). Operator key."""
     switched = await anyio.to_thread.run_sync(svc.reload)
     return {"switched": switched, "index_version": svc.engine.version if svc.engine else None}
 

@@ -1,15 +1,33 @@
-"""Optional API keys and per-key (or per-IP) rate limits."""
+"""Who may call: keys in two roles, public readers from the widget's pages, and rate limits.
+
+- Readers and API clients hold a key of `RAG_API_KEYS`; operators one of `RAG_ADMIN_KEYS` (admin
+  endpoints, and `/metrics` once keys are set). A reader key on an admin endpoint is a 403, no key 401.
+- The widget holds no secret: with keys set, a browser request whose `Origin` is one of
+  `RAG_CORS_ORIGINS` is admitted as a public reader, limited per client address.
+- Keys are compared in constant time and counted in buckets by a hash of the whole key; a failed
+  key counts against the client address's limit, so guessing is throttled like anything else."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from fastapi import Request
 
+Role = Literal["admin", "reader", "public", "open"]
+
 
 class Unauthorized(Exception):
+    pass
+
+
+class Forbidden(Exception):
     pass
 
 
@@ -19,17 +37,67 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def caller(request: Request, keys: frozenset[str]) -> str:
-    """Who is calling: their API key when keys are configured (required then), else their address."""
-    supplied = request.headers.get("x-api-key", "")
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        supplied = auth[7:].strip()
-    if keys:
-        if supplied not in keys:
-            raise Unauthorized("missing or unknown API key: send Authorization: Bearer KEY or X-API-Key: KEY")
-        return f"key:{supplied[:6]}"
-    return f"ip:{request.client.host if request.client else 'unknown'}"
+@dataclass(frozen=True)
+class Caller:
+    bucket: str  # what the rate limit counts: a key's hash, or a client address
+    role: Role
+
+
+def address(request: Request) -> str:
+    """The client address; behind a proxy, uvicorn's --forwarded-allow-ips makes it the real client's."""
+    return request.client.host if request.client else "unknown"
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "replace")).digest()
+
+
+class Keys:
+    def __init__(self, readers: Iterable[str], admins: Iterable[str], origins: Iterable[str]) -> None:
+        self._readers = [_digest(k) for k in readers]
+        self._admins = [_digest(k) for k in admins]
+        self._origins = frozenset(origins)
+        self.required = bool(self._readers or self._admins)
+        self.admin_configured = bool(self._admins)
+
+    @staticmethod
+    def supplied(request: Request) -> str:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip()
+        return request.headers.get("x-api-key", "")
+
+    def _role_of(self, key: str) -> Role | None:
+        d = _digest(key)
+        # compare against every key (a list, not a generator: any() must not stop at the first match), so
+        # the time taken says nothing about which key, if any, matched
+        admin = any([hmac.compare_digest(d, k) for k in self._admins])
+        reader = any([hmac.compare_digest(d, k) for k in self._readers])
+        return "admin" if admin else "reader" if reader else None
+
+    def identify(self, request: Request) -> Caller:
+        """Who is calling; raises `Unauthorized` for a wrong key, or no key where one is needed."""
+        key = self.supplied(request)
+        if key:
+            role = self._role_of(key)
+            if role is None:
+                raise Unauthorized("unknown API key: send a key of RAG_API_KEYS as Authorization: Bearer KEY")
+            return Caller("key:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32], role)
+        if not self.required:
+            return Caller(f"ip:{address(request)}", "open")
+        if request.headers.get("origin", "") in self._origins:
+            return Caller(f"ip:{address(request)}", "public")  # the widget on one of the blog's pages
+        raise Unauthorized("an API key is required: send Authorization: Bearer KEY or X-API-Key: KEY")
+
+    def require_admin(self, request: Request) -> Caller:
+        if not self.admin_configured:
+            raise Forbidden("admin endpoints are off: set RAG_ADMIN_KEYS to enable them")
+        if not self.supplied(request):
+            raise Unauthorized("an operator key (RAG_ADMIN_KEYS) is required")
+        caller = self.identify(request)
+        if caller.role != "admin":
+            raise Forbidden("this key may not call admin endpoints: use an operator key (RAG_ADMIN_KEYS)")
+        return caller
 
 
 @dataclass
@@ -39,12 +107,19 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Token bucket per caller: `per_minute` requests a minute, with bursts up to the same number."""
+    """Token bucket per caller: `per_minute` requests a minute, with bursts up to the same number.
 
-    def __init__(self, per_minute: int) -> None:
+    The table keeps the `max_callers` most recently seen callers (least recently seen forgotten first),
+    so rotating client addresses cannot grow it, and each request costs O(1)."""
+
+    def __init__(self, per_minute: int, max_callers: int = 50_000) -> None:
         self.per_minute = per_minute
-        self._buckets: dict[str, _Bucket] = {}
+        self.max_callers = max_callers
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def check(self, who: str) -> None:
         if self.per_minute <= 0:
@@ -52,12 +127,15 @@ class RateLimiter:
         rate = self.per_minute / 60.0
         now = time.monotonic()
         with self._lock:
-            b = self._buckets.setdefault(who, _Bucket(float(self.per_minute), now))
+            b = self._buckets.get(who)
+            if b is None:
+                b = self._buckets[who] = _Bucket(float(self.per_minute), now)
+                if len(self._buckets) > self.max_callers:
+                    self._buckets.popitem(last=False)
+            else:
+                self._buckets.move_to_end(who)
             b.tokens = min(float(self.per_minute), b.tokens + (now - b.updated) * rate)
             b.updated = now
             if b.tokens < 1.0:
                 raise RateLimited(max(1, round((1.0 - b.tokens) / rate)))
             b.tokens -= 1.0
-            if len(self._buckets) > 10_000:  # forget idle callers rather than grow without bound
-                for k in [k for k, v in self._buckets.items() if now - v.updated > 600]:
-                    del self._buckets[k]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from api.metrics import Metrics
 from api.queue import GenerationQueue
-from api.security import RateLimiter
+from api.security import Keys, RateLimiter
 from index.errors import ArchiveQAError
 from rag.answer import Answerer
 from rag.answer_cache import AnswerMemo
@@ -28,7 +28,7 @@ class Services:
     metrics: Metrics
     queue: GenerationQueue
     limiter: RateLimiter
-    keys: frozenset[str]
+    keys: Keys
     engine: Engine | None = None
     llm: LLM | None = None
     llm_error: str = ""
@@ -44,7 +44,7 @@ class Services:
             metrics or Metrics(),
             GenerationQueue(settings.queue_size),
             RateLimiter(settings.rate_limit_per_minute),
-            frozenset(settings.api_keys),
+            Keys(settings.api_keys, settings.admin_keys, settings.cors_origins),
         )
         if settings.cache_enabled:
             cache = AnswerCache(settings.cache_file, settings.cache_max_entries, settings.cache_max_age_s)

@@ -181,7 +181,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         os.environ["RAG_INDEX_DIR"] = str(args.index)
     host, port = args.host or settings.host, args.port or settings.port
     from_api = "api.main:serve_app"  # by name: rag must not import api (imports flow api → rag → index)
-    uvicorn.run(from_api, factory=True, host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
+    # Behind a proxy, the client address (rate limits, public readers) comes from X-Forwarded-For, but only
+    # when the proxy is trusted: RAG_FORWARDED_ALLOW_IPS (docs/security.md).
+    trusted = settings.forwarded_allow_ips or None
+    uvicorn.run(from_api, factory=True, host=host, port=port, log_config=None, timeout_graceful_shutdown=10,
+                proxy_headers=trusted is not None, forwarded_allow_ips=trusted)  # fmt: skip
     return 0
 
 

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated; empty = no key needed"
     )
+    admin_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated operator keys: admin endpoints and /metrics"
+    )
+    forwarded_allow_ips: str = Field("", description="proxies trusted for X-Forwarded-For (uvicorn), e.g. 127.0.0.1")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="origins allowed to call from browsers"
     )
@@ -88,7 +92,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     watch_index_s: float = Field(2.0, ge=0, description="how often to look for a new index version; 0 = never")
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "admin_keys", "cors_origins", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):

@@ -217,7 +217,7 @@ def test_a_newly_published_index_is_served_without_restart(tmp_path: Path) -> No
     shutil.copytree(DATA / "archive", tmp_path / "archive")
     idx = tmp_path / "idx"
     ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"))
-    with TestClient(create_app(settings(idx, api_keys=["k"]))) as c:
+    with TestClient(create_app(settings(idx, api_keys=["reader"], admin_keys=["k"]))) as c:
         before = c.get("/readyz").json()["index_version"]
         (tmp_path / "archive" / "_posts" / "2026-03-01-1-新記事.md").write_text(
             "---\ntitle: 新しい記事\ndate: 2026-03-01\n---\n\n量子アニーリングの新製品が発表されました。\n",
@@ -226,7 +226,7 @@ def test_a_newly_published_index_is_served_without_restart(tmp_path: Path) -> No
         ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"))
         r = c.post("/v1/admin/reload", headers={"X-API-Key": "k"})
         assert r.json()["switched"] is True and r.json()["index_version"] != before
-        hits = c.post("/v1/search", json={"query": "量子アニーリング"}, headers={"X-API-Key": "k"}).json()["hits"]
+        hits = c.post("/v1/search", json={"query": "量子アニーリング"}, headers={"X-API-Key": "reader"}).json()["hits"]
         assert hits[0]["source"] == "2026-03-01-1-新記事.md"
 
 

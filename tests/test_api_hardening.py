@@ -108,3 +108,56 @@ def test_a_stream_whose_client_left_before_it_began_holds_no_queue_place(index: 
             asyncio.run(leave_at_once())
         r = c.post("/v1/ask", json={"question": "外観検査AIの効果は？"})
         assert r.status_code == 200, r.text
+
+
+def keyed(index: Path, **over: object) -> TestClient:
+    base: dict[str, object] = {"api_keys": ["reader-key-1"], "admin_keys": ["operator-key"],
+                               "cors_origins": ["https://blog.example.jp"]}  # fmt: skip
+    return TestClient(create_app(settings(index, **{**base, **over})))
+
+
+def test_only_operator_keys_reach_admin_endpoints_and_metrics(index: Path) -> None:
+    with keyed(index) as c:
+        assert c.post("/v1/admin/reload").status_code == 401
+        assert c.post("/v1/admin/reload", headers={"X-API-Key": "reader-key-1"}).status_code == 403
+        assert c.post("/v1/admin/reload", headers={"X-API-Key": "operator-key"}).status_code == 200
+        assert c.get("/metrics").status_code == 401
+        assert c.get("/metrics", headers={"Authorization": "Bearer reader-key-1"}).status_code == 403
+        assert c.get("/metrics", headers={"Authorization": "Bearer operator-key"}).status_code == 200
+    with keyed(index, admin_keys=[]) as c:
+        r = c.post("/v1/admin/reload", headers={"X-API-Key": "reader-key-1"})
+        assert r.status_code == 403 and "RAG_ADMIN_KEYS" in r.json()["detail"]
+
+
+def test_the_widget_needs_no_key_from_the_blogs_own_pages(index: Path) -> None:
+    with keyed(index) as c:
+        assert (
+            c.post("/v1/search", json={"query": "AI"}, headers={"Origin": "https://blog.example.jp"}).status_code == 200
+        )
+        assert c.post("/v1/search", json={"query": "AI"}, headers={"Origin": "https://evil.example"}).status_code == 401
+        assert c.post("/v1/search", json={"query": "AI"}).status_code == 401
+
+
+def test_keys_sharing_a_prefix_are_limited_separately(index: Path) -> None:
+    with keyed(index, api_keys=["abcdef-one", "abcdef-two"], rate_limit_per_minute=2) as c:
+        codes = [c.post("/v1/search", json={"query": "AI"}, headers={"X-API-Key": k}).status_code
+                 for k in ("abcdef-one", "abcdef-one", "abcdef-two", "abcdef-two", "abcdef-one")]  # fmt: skip
+        assert codes == [200, 200, 200, 200, 429]
+
+
+def test_guessed_keys_are_throttled_by_address(index: Path) -> None:
+    with keyed(index, rate_limit_per_minute=3) as c:
+        codes = [c.post("/v1/search", json={"query": "AI"}, headers={"X-API-Key": f"guess-{i}"}).status_code
+                 for i in range(5)]  # fmt: skip
+        assert codes == [401, 401, 401, 429, 429]
+
+
+def test_the_limiter_forgets_the_least_recent_of_100000_rotating_addresses() -> None:
+    from api.security import RateLimited, RateLimiter
+
+    limiter = RateLimiter(per_minute=1, max_callers=10_000)
+    for i in range(100_000):
+        limiter.check(f"ip:10.{i >> 16}.{(i >> 8) & 255}.{i & 255}")
+    assert len(limiter) == 10_000
+    with pytest.raises(RateLimited):  # a recent caller is still remembered and limited
+        limiter.check("ip:10.1.134.159")

@@ -1,6 +1,7 @@
 /* archive-qa chat widget: one script tag, no framework, no requests to any host but data-api.
  *   <script src="https://qa.example.jp/widget.js" data-api="https://qa.example.jp" defer></script>
- * Optional: data-key="…" (when the service requires an API key), data-title="…".
+ * Optional: data-title="…". No key: the service admits the blog's own pages (RAG_CORS_ORIGINS) as public
+ * readers, limited per address, so nothing secret is ever put in a page.
  */
 (function () {
   "use strict";
@@ -9,7 +10,6 @@
   window.__archiveQaWidget = true;
 
   var api = (script.getAttribute("data-api") || new URL(script.src, location.href).origin).replace(/\/+$/, "");
-  var key = script.getAttribute("data-key") || "";
   var lang = (document.documentElement.lang || "ja").toLowerCase().indexOf("en") === 0 ? "en" : "ja";
   var T = {
     ja: {
@@ -173,7 +173,6 @@
     log.scrollTop = log.scrollHeight;
 
     var headers = { "Content-Type": "application/json", "Accept": "text/event-stream" };
-    if (key) headers["Authorization"] = "Bearer " + key;
     fetch(api + "/v1/ask", {
       method: "POST", headers: headers, credentials: "omit",
       body: JSON.stringify({ question: q, history: history.slice(-6), stream: true })
