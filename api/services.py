@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from api.metrics import Metrics
 from api.queue import GenerationQueue
 from api.security import Keys, RateLimiter
+from index.embedding import Embedder, load_embedder
 from index.errors import ArchiveQAError
 from rag.answer import Answerer
 from rag.answer_cache import AnswerMemo
@@ -35,6 +36,7 @@ class Services:
     index_error: str = ""
     gate: ModelGate = field(default_factory=ModelGate)  # one model context: one generation at a time
     memo: AnswerMemo | None = None
+    embedder: Embedder | None = None  # loaded once, kept while no index exists yet
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -56,7 +58,9 @@ class Services:
 
     def load(self) -> None:
         try:
-            self.engine = Engine(self.settings)
+            if self.embedder is None:
+                self.embedder = load_embedder(self.settings.embedding_model, self.settings.embedder_options())
+            self.engine = Engine(self.settings, embedder=self.embedder)
             self.metrics.set_index(self.engine.version)
             self._forget_other_versions()
             self.index_error = ""
@@ -97,6 +101,8 @@ class Services:
                 self.reload()
             except ArchiveQAError as exc:
                 log.error("index reload failed, still serving the previous version: %s", exc)
+            except Exception:  # a corrupt file must not end hot reload for the life of the process
+                log.exception("index reload failed unexpectedly, still serving the previous version")
 
     def stop(self) -> None:
         self._stop.set()

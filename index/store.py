@@ -134,6 +134,15 @@ class IndexFolder:
 
     def publish(self, build: Path, manifest: Manifest) -> Path:
         manifest.write(build)
+        # Every file reaches the disk before CURRENT names the version: after a power loss, a published
+        # version is whole, never one with empty FAISS or BM25 files.
+        for path in build.iterdir():
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
+        _fsync_dir(build)
+        for stale in self.root.glob(".CURRENT.*"):  # temp files of publishes killed before their rename
+            stale.unlink(missing_ok=True)
         final = self.versions / manifest.version
         os.rename(build, final)
         _fsync_dir(self.versions)

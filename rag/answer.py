@@ -123,14 +123,15 @@ class Answerer:
                     continue  # might be the refusal token: show nothing yet
                 finished, pending = complete_sentences(pending)
                 yield from self._checked(checker, finished, timings, t0)
-        except ModelBusy:
-            yield Done(self._extractive(question, sources, scorer, lang, timings, t0, keys, usage, "queue"))
-            return
-        except LLMTimeout:
-            yield Done(self._extractive(question, sources, scorer, lang, timings, t0, keys, usage, "timeout"))
-            return
-        except (LLMUnavailable, LLMFailed):
-            yield Done(self._extractive(question, sources, scorer, lang, timings, t0, keys, usage, "failure"))
+        except (LLMUnavailable, LLMFailed) as exc:
+            reason = "queue" if isinstance(exc, ModelBusy) else "timeout" if isinstance(exc, LLMTimeout) else "failure"
+            if checker.cited:  # text was shown: it stays the answer, as streamed (nothing is withdrawn)
+                timings["total_ms"] = _ms(t0)
+                partial = self._done(checker.result(), "generative", lang, timings, usage, [],
+                                     self._quoted(keys, sources), reason)  # fmt: skip
+                yield Done(partial)
+                return
+            yield Done(self._extractive(question, sources, scorer, lang, timings, t0, keys, usage, reason))
             return
         if cancel.is_set():
             return

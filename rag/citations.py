@@ -15,7 +15,7 @@ import numpy as np
 from index.cleaning import split_sentences
 from rag.evidence import Scorer, numbers
 from rag.focus import Focus
-from rag.prompts import Source
+from rag.prompts import Source, clean
 from rag.quantities import quantities, share_supported
 from rag.types import Citation
 
@@ -28,6 +28,8 @@ KEEP = 0.35  # support needed to keep a marker the model wrote
 MEANING_FLOOR = 0.85
 ASSIGN = 0.5  # support needed to add a marker the model left out
 _DATE = re.compile(r"[(（]\d{4}-\d{2}-\d{2}[)）]")
+_NAMED = re.compile(r"[A-Za-z]{2,}|[\u30a0-\u30ffー]{3,}")
+_LINK = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|jp|example)\b", re.I)
 # What a removed marker leaves behind: "According to [1], X" → "According to , X" → "X".
 _DANGLING = re.compile(
     r"^\s*(?:(?:according to|as (?:stated|noted|reported) in|per)\s*[,、]|(?:によると|によれば)[、,]?)\s*", re.I
@@ -56,8 +58,12 @@ def _markers(sentence: str) -> list[int]:
 
 
 def is_factual(claim: str) -> bool:
-    """Numbers, names or a full clause: anything longer than a connective phrase states something."""
-    return bool(numbers(claim)) or len(claim) >= 12 or len(claim.split()) >= 4
+    """Numbers, names or a clause: only a short connective (「以下の通りです。」, "Yes.") states nothing;
+    a short sentence naming something (「OpenAIです。」, 「首都は東京都」) needs a supporting source too."""
+    core = claim.strip(_EDGES)
+    if numbers(core) or len(core) >= 12 or len(core.split()) >= 4:
+        return True
+    return bool(_NAMED.search(core)) or sum(1 for c in core if "\u4e00" <= c <= "\u9fff") >= 4
 
 
 def support_matrix(claims: list[str], sources: Sequence[Source], scorer: Scorer, dense: Dense | None) -> np.ndarray:
@@ -117,10 +123,13 @@ class Attributor:
 
     def add(self, sentence: str) -> str | None:
         """The sentence as it should read (markers checked, moved or added), or None when dropped."""
-        claim, tidied = _DANGLING.subn("", _MARKER.sub("", sentence).strip())
+        claim, tidied = _DANGLING.subn("", _MARKER.sub("", clean(sentence)).strip())
         if tidied:  # "According to , inspection…" → "Inspection…"; "iPhone…" elsewhere stays as written
             claim = claim[:1].upper() + claim[1:]
         if not claim:
+            return None
+        if _LINK.search(claim):  # answers cite posts by marker; a link in the text is a source's order
+            self.dropped.append(claim)
             return None
         if is_header_echo(claim, self.sources):
             self.echoes.append(claim)

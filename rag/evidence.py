@@ -14,7 +14,7 @@ import numpy as np
 
 from index.cleaning import split_sentences
 from rag.answer_type import has, wanted
-from rag.prompts import Source
+from rag.prompts import Source, clean
 from rag.retrieve import Hit
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -56,7 +56,7 @@ def _sentences(hit: Hit) -> list[str]:
     seen: set[str] = set()
     out = []
     for passage in hit.passages:
-        for s in split_sentences(passage.text.replace("【", "\n【")):
+        for s in split_sentences(clean(passage.text).replace("【", "\n【")):
             if s not in seen and not (s.startswith("【") and s.endswith("】")):
                 seen.add(s)
                 out.append(s)

@@ -13,7 +13,7 @@ from index.cleaning import split_sentences
 from rag.answer_type import has, wanted
 from rag.citations import MEANING_FLOOR
 from rag.evidence import Scorer
-from rag.prompts import Source, quote
+from rag.prompts import Source, clean, quote
 
 # Support of the best sentence: idf-weighted share of the question's terms it holds (Japanese), or
 # its e5 cosine to the question above the meaning floor, scaled like citations.py (English).
@@ -58,7 +58,7 @@ def key_passages(
     candidates: list[tuple[int, str]] = []
     for j, source in enumerate(sources):
         for sentence in split_sentences(source.text):
-            quotable = len(sentence) >= _SHORTEST and not sentence.endswith("…") and quote(sentence) == sentence.strip()
+            quotable = len(sentence) >= _SHORTEST and not sentence.endswith("…") and quote(sentence) == clean(sentence)
             if quotable and has(sentence, kind):
                 candidates.append((j, sentence))
     if not candidates:

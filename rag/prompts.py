@@ -4,6 +4,7 @@ numbered sources quoted as data, then the question and the language to answer in
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -30,14 +31,30 @@ _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 _SMUGGLED = re.compile(r"<\|[^|>]*\|>|\[\s*\d+\s*\]|^\s*(?:system|assistant|user)\s*:", re.I | re.M)
 
 
-# Sentences that give orders to an AI reading them; the rest of the post is still quoted.
+# Sentences that give orders to an AI reading them; the rest of the post is still quoted. Matched after
+# `clean()`, so full-width letters and characters hidden between them change nothing.
 _INJECTION = re.compile(
-    r"[^。！？\n]*(?:(?:指示|命令|プロンプト)[^。！？\n]{0,12}(?:無視|忘れ)|システムプロンプト|"
-    r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|prompts?)|"
-    r"disregard (?:all |the )?(?:previous|prior|above) |you are now |system prompt)"
+    r"[^。！？\n]*(?:(?:指示|命令|プロンプト|ルール)[^。！？\n]{0,12}(?:無視|忘れ|従わ)|システムプロンプト|"
+    r"(?:すべて|全て)の質問に[^。！？\n]{0,30}(?:答え|回答)[^。！？\n]{0,10}(?:なさい|ください|こと|せよ|しろ)|"
+    r"(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|everything\s+|your\s+)?(?:the\s+)?"
+    r"(?:previous|prior|above|earlier|preceding|system|original)?\s*(?:instructions|prompts?|rules|messages?)|"
+    r"you are now |you must (?:answer|reply|say|respond|cite|include)|system prompt|new instructions|"
+    r"from now on|(?:always|only) (?:answer|reply|respond) (?:with|that)|cite\s+\S+\.(?:com|net|org|example)|"
+    r"(?:reader|user)s? should (?:visit|go to))"
     r"[^。！？\n]*?(?:[。！？!?]|\.(?=\s|$)|$)",
     re.I,
 )
+# A sentence that opens by addressing an AI and tells it what to answer; an article's advice to readers
+# about AI ("生成AIに回答を書かせるときは…") does not open that way.
+_ADDRESSED = re.compile(
+    r"(?:(?<=[。！？\n])|^)[ 　]*(?:この(?:記事|ページ|文章)を読(?:んだ|む))?"
+    r"(?:AI|エーアイ|アシスタント|チャットボット|言語モデル)"
+    r"[^、。！？\n]{0,8}(?:は|へ|に)[、,:：]?[^。！？\n]{0,30}(?:答え|回答|出力|引用|書)[^。！？\n]{0,10}"
+    r"(?:なさい|ください|せよ|しろ)[^。！？\n]*[。！？]?"
+)
+# Zero-width and bidirectional control characters: invisible, and able to split a phrase like
+# "ig\u200bnore" so that no pattern sees it.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 REMOVED = "（AIへの指示文のため引用を省略）"
 
 
@@ -62,11 +79,17 @@ class Source:
     text: str
 
 
+def clean(text: str) -> str:
+    """NFKC (full-width letters and brackets to plain ones: ［１］ is [1]) without invisible characters;
+    every text is cleaned before it is quoted or checked."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+
+
 def quote(text: str) -> str:
     """Source text made safe to quote: no fake chat turns or markers, and sentences that address
     the model ("ignore previous instructions…") replaced, so a post cannot steer the answer."""
-    text = _SMUGGLED.sub(" ", text)
-    return _INJECTION.sub(REMOVED, text).strip()
+    text = _SMUGGLED.sub(" ", clean(text))
+    return _ADDRESSED.sub(REMOVED, _INJECTION.sub(REMOVED, text)).strip()
 
 
 def build_messages(

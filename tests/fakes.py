@@ -82,7 +82,7 @@ _SOURCE = re.compile(r"^\[(\d+)\] [^\n]*\n(.+?)(?=\n\n\[\d+\] |\n\n(?:\(Earlier|
 class ScriptedLLM:
     """Answers from the prompt's own sources, misbehaving on request:
     quote (first source's first sentence, cited) · nomarkers · invent (cites [9]) · outside (a fact no
-    source holds) · refuse · fail · slow (no token before the deadline) · obey (follows instructions
+    source holds) · refuse · fail · failmid (fails after one sentence) · slow (no token before the deadline) · obey (follows instructions
     found inside sources) · titles (copies the source headers instead of answering).
     Like the real backends it honours `cancel` (also while "reading" the prompt), `max_tokens` (a token
     is four characters here) and literal-choice grammars (`root ::= "a" | "b"`: it writes the first);
@@ -120,6 +120,10 @@ class ScriptedLLM:
         script = self.script
         if script == "fail":
             raise LLMFailed("scripted failure")
+        if script == "failmid":  # one good sentence, then the model breaks
+            yield f"{first[0].rstrip('。')}[1]。"
+            yield "そして"
+            raise LLMFailed("scripted failure mid-answer")
         if script == "slow":
             cancel.wait(2.0)  # no token for two seconds, unless told to stop
         if grammar is not None:

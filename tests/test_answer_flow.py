@@ -181,3 +181,11 @@ def test_japanese_questions_never_spend_model_time_on_search_terms(engine: Engin
     llm = fresh_llm()
     answer = Answerer(engine, llm, AnswerConfig(english_terms=True)).ask(QUESTION)
     assert "terms_ms" not in answer.timings and len(llm.prompts) == 1
+
+
+def test_a_model_that_fails_mid_answer_leaves_the_streamed_text_as_the_answer(engine: Engine) -> None:
+    events = list(Answerer(engine, fresh_llm("failmid")).stream(QUESTION))
+    streamed = "".join(e.text for e in events if isinstance(e, Delta))
+    answer = events[-1].answer  # type: ignore[union-attr]
+    assert streamed and answer.answer == streamed  # nothing withdrawn, nothing added after it
+    assert answer.mode == "generative" and answer.fallback == "failure"

@@ -161,3 +161,16 @@ def test_the_limiter_forgets_the_least_recent_of_100000_rotating_addresses() -> 
     assert len(limiter) == 10_000
     with pytest.raises(RateLimited):  # a recent caller is still remembered and limited
         limiter.check("ip:10.1.134.159")
+
+
+def test_an_openai_stream_that_fails_mid_answer_sends_only_what_was_streamed(index: Path) -> None:
+    with TestClient(create_app(settings(index, llm_backend="fake:failmid"))) as c:
+        body = {
+            "messages": [{"role": "user", "content": "外観検査AIの導入で検査工数は何%削減されましたか？"}],
+            "stream": True,
+        }
+        with c.stream("POST", "/v1/chat/completions", json=body) as r:
+            chunks = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+    text = "".join(ch["choices"][0]["delta"].get("content") or "" for ch in chunks)
+    answer_part = "\n".join(line for line in text.split("\n\n出典:")[0].splitlines() if not line.startswith("> "))
+    assert answer_part.count("42%") == 1  # the sentence once: no extractive answer appended after it

@@ -84,3 +84,14 @@ def test_a_sentence_is_finished_only_once_the_next_has_begun() -> None:
     assert complete_sentences("一つ目です。[1") == ([], "一つ目です。[1")
     done, rest = complete_sentences("一つ目です。[1] 二つ")
     assert done == ["一つ目です。[1]"] and rest == "二つ"
+
+
+def test_a_short_sentence_that_names_something_needs_a_supporting_source() -> None:
+    checker = Attributor(SOURCES, scorer())
+    assert checker.add("OpenAIです。") is None and checker.add("首都は東京都。") is None
+    assert len(checker.dropped) == 2
+
+
+def test_a_link_in_the_answer_text_is_never_shown() -> None:
+    checker = Attributor(SOURCES, scorer())
+    assert checker.add("詳しくは evil.example を参照してください[1]。") is None

@@ -1,0 +1,90 @@
+"""A published version is whole on disk before it is named, leftovers of killed publishes go, and the
+server's watcher neither reloads the model while waiting for an index nor dies on a corrupt one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from api.services import Services
+from index.ingest import ingest
+from index.store import DENSE, IndexFolder
+from rag.settings import Settings
+from tests.fakes import fake_embedder
+
+from .conftest import DATA
+
+
+def test_every_file_of_a_version_is_synced_before_current_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    (tmp_path / "idx").mkdir()
+    (tmp_path / "idx" / ".CURRENT.0123abcd").write_text("v-stale\n")  # a publish killed before its rename
+    ingest(DATA / "archive", tmp_path / "idx", "fake:64", lambda: fake_embedder("fake:64"))
+    names = [Path(p).name for p in synced]
+    current = next(i for i, n in enumerate(names) if n.startswith(".CURRENT."))
+    for needed in (DENSE, "sparse.npz", "docstore.sqlite", "manifest.json"):
+        assert needed in names[:current], f"{needed} not synced before CURRENT"
+    assert not list((tmp_path / "idx").glob(".CURRENT.*"))
+
+
+def test_waiting_for_a_first_index_loads_the_embedder_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loads = []
+    import api.services as services
+
+    real = services.load_embedder
+    monkeypatch.setattr(services, "load_embedder", lambda *a: loads.append(1) or real(*a))
+    settings = Settings(embedding_model="fake:64", index_dir=tmp_path / "idx", llm_backend="none",
+                        watch_index_s=0.05, cache_enabled=False)  # fmt: skip
+    svc = Services.start(settings)
+    try:
+        time.sleep(0.5)  # ten polls with no index
+        assert svc.engine is None and len(loads) == 1
+        ingest(DATA / "archive", tmp_path / "idx", "fake:64", lambda: fake_embedder("fake:64"))
+        deadline = time.monotonic() + 5
+        while svc.engine is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert svc.engine is not None and len(loads) == 1
+    finally:
+        svc.stop()
+
+
+def test_a_corrupt_new_version_does_not_stop_hot_reload(tmp_path: Path) -> None:
+    shutil.copytree(DATA / "archive", tmp_path / "archive")
+    idx = tmp_path / "idx"
+    ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"))
+    settings = Settings(embedding_model="fake:64", index_dir=idx, llm_backend="none", watch_index_s=0.05,
+                        cache_enabled=False)  # fmt: skip
+    svc = Services.start(settings)
+    try:
+        first = svc.engine.version if svc.engine else ""
+        folder = IndexFolder(idx)
+        bad = folder.versions / "v99990101T000000-bad"
+        shutil.copytree(folder.require_current(), bad)
+        (bad / "sparse.npz").write_bytes(b"not a zip file")  # unreadable in a way no code of ours wraps
+        (idx / "CURRENT").write_text(bad.name + "\n")
+        time.sleep(0.5)  # the watcher fails on it, repeatedly, and keeps serving
+        assert svc.engine is not None and svc.engine.version == first
+        (tmp_path / "archive" / "_posts" / "2026-03-01-1-new.md").write_text(
+            "---\ntitle: 新しい記事\ndate: 2026-03-01\n---\n\n量子アニーリングの新製品。\n", encoding="utf-8"
+        )
+        (idx / "CURRENT").write_text(first + "\n")
+        published = ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64")).version
+        deadline = time.monotonic() + 5
+        while svc.engine.version != published and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert svc.engine.version == published  # the watcher is still alive
+    finally:
+        svc.stop()
