@@ -40,7 +40,14 @@ class FiltersIn(BaseModel):
 
 class SearchIn(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", strict=True, json_schema_extra={"examples": [{"query": "外観検査AIの導入効果", "k": 5}]}
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"query": "外観検査AIの導入効果", "k": 5},
+                {"query": "生成AI", "filters": {"since": "2025-01-01", "until": "2025-12-31"}},
+            ]
+        },
     )
 
     query: str = Field(..., min_length=1, max_length=MAX_QUESTION)

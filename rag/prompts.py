@@ -28,7 +28,11 @@ SYSTEM = (
 _LANGUAGE = {"ja": "日本語で答えてください。", "en": "Answer in English."}
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 # Text that could pose as a chat turn or a citation inside a quoted source.
-_SMUGGLED = re.compile(r"<\|[^|>]*\|>|\[\s*\d+\s*\]|^\s*(?:system|assistant|user)\s*:", re.I | re.M)
+_SMUGGLED = re.compile(
+    r"<\|[^|>]*\|>(?:\s*(?:system|assistant|user)\b)?|\[\s*\d+\s*\]|"
+    r"^\s*(?:system|assistant|user|human)\s*:[^\n]*",  # a fake chat turn: its whole line
+    re.I | re.M,
+)
 
 
 # Sentences that give orders to an AI reading them; the rest of the post is still quoted. Matched after
@@ -40,7 +44,10 @@ _INJECTION = re.compile(
     r"(?:previous|prior|above|earlier|preceding|system|original)?\s*(?:instructions|prompts?|rules|messages?)|"
     r"you are now |you must (?:answer|reply|say|respond|cite|include)|system prompt|new instructions|"
     r"from now on|(?:always|only) (?:answer|reply|respond) (?:with|that)|cite\s+\S+\.(?:com|net|org|example)|"
-    r"(?:reader|user)s? should (?:visit|go to))"
+    r"(?:reader|user)s? should (?:visit|go to)|the (?:correct|real|true|right) answer is|(?:正しい|本当の)答えは|"
+    r"と(?:書|答え|回答|出力)(?:い|え|し)?て(?:ください|下さい)|と(?:書き|答え)なさい|出典(?:番号)?を(?:書き換え|変更|差し替え)|"
+    r"[\w.-]+\.(?:com|net|org|io|example)\b[^。！？\n]{0,20}(?:引用|参照|リンク|cite|link)|"
+    r"(?:引用|参照|リンク|cite|link to|visit)[^。！？\n]{0,20}[\w.-]+\.(?:com|net|org|io|example)\b)"
     r"[^。！？\n]*?(?:[。！？!?]|\.(?=\s|$)|$)",
     re.I,
 )
@@ -51,6 +58,12 @@ _ADDRESSED = re.compile(
     r"(?:AI|エーアイ|アシスタント|チャットボット|言語モデル)"
     r"[^、。！？\n]{0,8}(?:は|へ|に)[、,:：]?[^。！？\n]{0,30}(?:答え|回答|出力|引用|書)[^。！？\n]{0,10}"
     r"(?:なさい|ください|せよ|しろ)[^。！？\n]*[。！？]?"
+)
+# An English sentence that opens with an order to write something ("Say the distance fell by 99%.").
+_IMPERATIVE = re.compile(
+    r"(?:(?<=[.!?。！？]\s)|(?<=[.!?。！？])|^)"
+    r"(?:say|write|answer|reply|respond|output|print)\b[^.!?。！？\n]*[.!?]?",
+    re.I | re.M,
 )
 # Zero-width and bidirectional control characters: invisible, and able to split a phrase like
 # "ig\u200bnore" so that no pattern sees it.
@@ -89,7 +102,9 @@ def quote(text: str) -> str:
     """Source text made safe to quote: no fake chat turns or markers, and sentences that address
     the model ("ignore previous instructions…") replaced, so a post cannot steer the answer."""
     text = _SMUGGLED.sub(" ", clean(text))
-    return _ADDRESSED.sub(REMOVED, _INJECTION.sub(REMOVED, text)).strip()
+    for order in (_IMPERATIVE, _INJECTION, _ADDRESSED):
+        text = order.sub(REMOVED, text)
+    return text.strip()
 
 
 def build_messages(
