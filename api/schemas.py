@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_QUESTION = 1000  # characters: longer is not a question, and it would slow the model for everyone
 
@@ -23,6 +23,22 @@ _HIT_EXAMPLE: dict[str, Any] = {
 }
 
 
+def _day(value: object) -> object:
+    """JSON has no date type: a day comes as "YYYY-MM-DD" text, and only so (no numbers, which lax
+    parsing would read as timestamps)."""
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError('expected a day as "YYYY-MM-DD"')
+
+
+DayText = Annotated[date, BeforeValidator(_day)]
+
+
 class FiltersIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -32,10 +48,8 @@ class FiltersIn(BaseModel):
 
     category: str | None = Field(None, max_length=100, description="only posts in this category")
     tags: list[str] = Field(default_factory=list, max_length=20, description="only posts carrying every tag")
-    # JSON has no date type: an ISO string ("2025-01-01") is the only way to send one, so these two
-    # fields are lax where the rest of the model is strict.
-    since: date | None = Field(None, strict=False, description="posts on or after this day (site timezone)")
-    until: date | None = Field(None, strict=False, description="posts on or before this day (site timezone)")
+    since: DayText | None = Field(None, description="posts on or after this day (site timezone)")
+    until: DayText | None = Field(None, description="posts on or before this day (site timezone)")
 
 
 class SearchIn(BaseModel):
