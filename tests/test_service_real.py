@@ -120,3 +120,34 @@ def test_the_widget_streams_an_answer_with_working_citation_links(real_server: s
         driver.save_screenshot(str(ARTIFACTS / "widget-en.png"))
     finally:
         driver.quit()
+
+
+def test_the_widget_never_links_a_url_that_is_not_http(real_server: str, tmp_path: Path) -> None:
+    """An answer whose citation URL is `javascript:` (a hostile archive or a tampered response): the
+    widget shows the title, without a link. The response is replaced in the page itself."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium(tmp_path)
+    try:
+        driver.get(real_server + "/")
+        wait = WebDriverWait(driver, 60)
+        host = wait.until(lambda d: d.find_element("css selector", "[data-archive-qa]"))
+        driver.execute_script(
+            "const cite = {n: 1, source: 'x.md', url: 'javascript:alert(1)', title: 'Evil', date: '2025-01-01',"
+            " quote: 'q', text: 'q'};"
+            "const done = {answer: 'A[1]', citations: [cite], passages: [cite], refused: false, mode: 'generative',"
+            " timings: {}, related: [], usage: {}, cached: false};"
+            "const body = 'event: passage\\ndata: ' + JSON.stringify({passages: [cite]}) + '\\n\\n'"
+            " + 'event: done\\ndata: ' + JSON.stringify(done) + '\\n\\n';"
+            "window.fetch = () => Promise.resolve(new Response(body, {status: 200}));"
+        )
+        shadow = host.shadow_root
+        shadow.find_element("css selector", ".fab").send_keys(Keys.ENTER)
+        shadow.find_element("css selector", "textarea").send_keys("質問", Keys.ENTER)
+        wait.until(lambda d: shadow.find_elements("css selector", ".cites li"))
+        assert "Evil" in shadow.find_element("css selector", ".cites li").text
+        links = [a.get_dom_attribute("href") for a in shadow.find_elements("css selector", "a")]
+        assert not any(h and h.startswith("javascript:") for h in links)
+    finally:
+        driver.quit()
