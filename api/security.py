@@ -77,14 +77,14 @@ class Keys:
 
     def identify(self, request: Request) -> Caller:
         """Who is calling; raises `Unauthorized` for a wrong key, or no key where one is needed."""
+        if not self.required:  # an open service: a key sent anyway (OpenAI clients always send one) is ignored
+            return Caller(f"ip:{address(request)}", "open")
         key = self.supplied(request)
         if key:
             role = self._role_of(key)
             if role is None:
                 raise Unauthorized("unknown API key: send a key of RAG_API_KEYS as Authorization: Bearer KEY")
             return Caller("key:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32], role)
-        if not self.required:
-            return Caller(f"ip:{address(request)}", "open")
         if request.headers.get("origin", "") in self._origins:
             return Caller(f"ip:{address(request)}", "public")  # the widget on one of the blog's pages
         raise Unauthorized("an API key is required: send Authorization: Bearer KEY or X-API-Key: KEY")

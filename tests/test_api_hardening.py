@@ -129,6 +129,11 @@ def test_only_operator_keys_reach_admin_endpoints_and_metrics(index: Path) -> No
         assert r.status_code == 403 and "RAG_ADMIN_KEYS" in r.json()["detail"]
 
 
+def test_an_open_service_ignores_a_key_sent_anyway(client: TestClient) -> None:
+    r = client.post("/v1/search", json={"query": "AI"}, headers={"Authorization": "Bearer not-needed"})
+    assert r.status_code == 200  # OpenAI clients always send one
+
+
 def test_the_widget_needs_no_key_from_the_blogs_own_pages(index: Path) -> None:
     with keyed(index) as c:
         assert (
