@@ -12,13 +12,13 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from rag import outcomes
 from rag.answer_cache import AnswerMemo, QuestionMemo
-from rag.citations import Attributed, Attributor, answer_sentences, attribute, complete_sentences
+from rag.citations import Attributor, answer_sentences, complete_sentences
 from rag.config import AnswerConfig
 from rag.conversation import standalone
 from rag.engine import Engine
 from rag.evidence import Scorer, select_evidence
-from rag.extractive import extractive_answer, refusal_text
 from rag.filters import Filters
 from rag.focus import Focus
 from rag.gate import ModelGate
@@ -28,7 +28,7 @@ from rag.passages import KeyPassage, key_passages
 from rag.prompts import NOT_IN_ARCHIVE, Lang, Source, build_messages, language_of
 from rag.query_terms import japanese_terms
 from rag.retrieve import Hit
-from rag.types import NO_USAGE, Answer, Delta, Done, Event, Mode, Passages, Quoted, Related, Sources
+from rag.types import NO_USAGE, Answer, Delta, Done, Event, Passages, Related, Sources
 
 __all__ = ["AnswerConfig", "Answerer", "Delta", "Done", "Event", "Passages", "Sources"]
 
@@ -74,19 +74,19 @@ class Answerer:
         turn = standalone(question, history)
         search = self.engine.search(turn.query, max(cfg.max_sources, cfg.evidence_pool, 5), filters)
         hits = search.result.hits
-        timings = {"retrieve_ms": _ms(t0)}
+        timings = {"retrieve_ms": outcomes.ms(t0)}
         yield Sources(_related(hits))
         if lang == "en" and cfg.english_terms and self.llm is not None and not cancel.is_set():
             terms = japanese_terms(self.llm, self.gate, question, cfg, cancel)
             if terms:  # a second search, its BM25 leg reading the Japanese terms too
                 search = self.engine.search(turn.query, max(cfg.max_sources, cfg.evidence_pool, 5), filters, terms)
                 hits = search.result.hits
-            timings["terms_ms"] = _ms(t0)
+            timings["terms_ms"] = outcomes.ms(t0)
         if memo is not None:
             memo.posts = _related(hits)
         related = _related(hits[:3])
         if search.not_in_archive or not hits:
-            yield self._keep(memo, Done(self._refusal(lang, timings, t0, related)))
+            yield self._keep(memo, Done(outcomes.refusal(lang, timings, t0, related)))
             return
         scorer = self.scorer()
         sources = select_evidence(
@@ -98,11 +98,11 @@ class Answerer:
             return
         keys = self._key_passages(question, sources, scorer, lang) if cfg.passages else []
         if keys:
-            timings["passage_ms"] = _ms(t0)
-            yield Passages(self._quoted(keys, sources), timings["passage_ms"])
+            timings["passage_ms"] = outcomes.ms(t0)
+            yield Passages(outcomes.quoted(keys, sources), timings["passage_ms"])
         quoted = [(k.source, k.text) for k in keys]
         if self.llm is None:
-            yield self._keep(memo, Done(self._extractive(question, sources, scorer, lang, timings, t0, keys)))
+            yield self._keep(memo, Done(outcomes.extractive(question, sources, scorer, lang, timings, t0, keys)))
             return
         if cancel.is_set():
             return  # the reader left before the model was asked: nothing to answer
@@ -116,7 +116,7 @@ class Answerer:
                 if isinstance(item, Usage):
                     usage = item
                     continue
-                timings.setdefault("first_token_ms", _ms(t0))
+                timings.setdefault("first_token_ms", outcomes.ms(t0))
                 text += item
                 pending += item
                 if NOT_IN_ARCHIVE.startswith(text.strip()) or NOT_IN_ARCHIVE in text:
@@ -126,40 +126,35 @@ class Answerer:
         except (LLMUnavailable, LLMFailed) as exc:
             reason = "queue" if isinstance(exc, ModelBusy) else "timeout" if isinstance(exc, LLMTimeout) else "failure"
             if checker.cited:  # text was shown: it stays the answer, as streamed (nothing is withdrawn)
-                timings["total_ms"] = _ms(t0)
-                partial = self._done(checker.result(), "generative", lang, timings, usage, [],
-                                     self._quoted(keys, sources), reason)  # fmt: skip
-                yield Done(partial)
+                timings["total_ms"] = outcomes.ms(t0)
+                passages = outcomes.quoted(keys, sources)
+                yield Done(outcomes.answer(checker.result(), "generative", lang, timings, usage, [], passages, reason))
                 return
-            yield Done(self._extractive(question, sources, scorer, lang, timings, t0, keys, usage, reason))
+            yield Done(outcomes.extractive(question, sources, scorer, lang, timings, t0, keys, usage, reason))
             return
         if cancel.is_set():
             return
         if NOT_IN_ARCHIVE in text:
-            done = self._fallback(question, sources, scorer, lang, timings, t0, keys, usage, related, "refused")
+            done = Done(
+                outcomes.fallback(question, sources, scorer, lang, timings, t0, keys, usage, related, "refused")
+            )
             yield self._keep(memo, done)
             return
         yield from self._checked(checker, answer_sentences(pending), timings, t0)
         checked = checker.result()
         if checker.cited == 0:
-            reason = _nothing_kept(checker, checked)
-            done = self._fallback(question, sources, scorer, lang, timings, t0, keys, usage, related, reason, checked)
+            reason = outcomes.nothing_kept(checker, checked)
+            done = Done(
+                outcomes.fallback(question, sources, scorer, lang, timings, t0, keys, usage, related, reason, checked)
+            )
             yield self._keep(memo, done)
             return
-        timings["total_ms"] = _ms(t0)
-        answer = self._done(checked, "generative", lang, timings, usage, [], self._quoted(keys, sources))
+        timings["total_ms"] = outcomes.ms(t0)
+        answer = outcomes.answer(checked, "generative", lang, timings, usage, [], outcomes.quoted(keys, sources))
         yield self._keep(memo, Done(answer))
 
     def _key_passages(self, question: str, sources: list[Source], scorer: Scorer, lang: Lang) -> list[KeyPassage]:
         return key_passages(question, sources, scorer, dense=self._dense_one, by_meaning=lang == "en")
-
-    @staticmethod
-    def _quoted(keys: list[KeyPassage], sources: list[Source]) -> list[Quoted]:
-        out = []
-        for n, k in enumerate(keys, 1):
-            s = sources[k.source]
-            out.append(Quoted(n, s.source, s.url, s.title, s.date, k.text))
-        return out
 
     @staticmethod
     def _keep(memo: QuestionMemo | None, done: Done) -> Done:
@@ -174,57 +169,11 @@ class Answerer:
         for sentence in sentences:
             kept = checker.add(sentence)
             if kept is not None:
-                timings.setdefault("ttft_ms", _ms(t0))
+                timings.setdefault("ttft_ms", outcomes.ms(t0))
                 yield Delta(kept if checker.kept == 1 else checker.joiner() + kept)
 
     def _dense_one(self, question: str, sentences: list[str]) -> np.ndarray:
         return self.dense([question], sentences)[0]
-
-    def _done(
-        self, checked: Attributed, mode: Mode, lang: Lang, timings: dict[str, float], usage: Usage,
-        related: list[Related], passages: list[Quoted], fallback: str = "",
-    ) -> Answer:  # fmt: skip
-        return Answer(checked.text, checked.citations, False, mode, lang, timings, usage, related,
-                      checked.sentences, checked.factual, checked.cited, checked.dropped, passages,
-                      fallback=fallback)  # fmt: skip
-
-    def _fallback(
-        self, question: str, sources: list[Source], scorer: Scorer, lang: Lang, timings: dict[str, float], t0: float,
-        keys: list[KeyPassage], usage: Usage, related: list[Related], reason: str, checked: Attributed | None = None,
-    ) -> Done:  # fmt: skip
-        """The model gave no answer we can show: the key passage speaks when there is one (it was shown
-        and is never withdrawn), the sources when the model only echoed their titles, else a refusal."""
-        if keys or reason == "echo":
-            return Done(self._extractive(question, sources, scorer, lang, timings, t0, keys, usage, reason))
-        return Done(self._refusal(lang, timings, t0, related, usage, checked))
-
-    def _extractive(
-        self, question: str, sources: list[Source], scorer: Scorer, lang: Lang, timings: dict[str, float], t0: float,
-        keys: Sequence[KeyPassage] = (), usage: Usage = NO_USAGE, fallback: str = "",
-    ) -> Answer:  # fmt: skip
-        if keys:  # the passage already shown is the answer; nothing new to check it against
-            text = "".join(f"{k.text.rstrip('。')}[{sources[k.source].n}]。" for k in keys)
-        else:
-            text = extractive_answer(question, sources, scorer, lang)
-        checked = attribute(text, sources, scorer, quoted=[(k.source, k.text) for k in keys])
-        timings.setdefault("ttft_ms", _ms(t0))
-        timings["total_ms"] = _ms(t0)
-        return self._done(checked, "extractive", lang, timings, usage, [], self._quoted(list(keys), sources), fallback)
-
-    def _refusal(
-        self, lang: Lang, timings: dict[str, float], t0: float, related: list[Related], usage: Usage = NO_USAGE,
-        checked: Attributed | None = None,
-    ) -> Answer:  # fmt: skip
-        timings.setdefault("ttft_ms", _ms(t0))
-        timings["total_ms"] = _ms(t0)
-        dropped = checked.dropped if checked else []
-        return Answer(refusal_text(lang, related), [], True, "refusal", lang, timings, usage, related, dropped=dropped)
-
-
-def _nothing_kept(checker: Attributor, checked: Attributed) -> str:
-    if checker.echoes and not checked.dropped:
-        return "echo"  # the model pointed at sources (copied their titles) without answering
-    return "off-topic" if checker.off_topic else "unsupported"
 
 
 def _grammar(n_sources: int) -> str:
@@ -235,7 +184,3 @@ def _grammar(n_sources: int) -> str:
         'sentence ::= [^\\[\\]\\n]{4,300} cite ("。" | "." | "")\n'
         f'cite ::= "[" [{digits}] "]"\n'
     )
-
-
-def _ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 1)
