@@ -17,9 +17,11 @@ import numpy as np
 
 from bench.bench_jaquad import build_archive
 from bench.common import ROOT, add_questions_arg, env_path
+from index.ingest import ingest
+from index.store import IndexFolder
 from rag.engine import Engine
 from rag.evaluate import load_questions
-from rag.relevance import FEATURES, MODELS, features
+from rag.relevance import FEATURES, MODELS, SCALE_FREE, features
 from rag.settings import Settings
 
 MAX_FLAGGED_POSITIVES = 0.05
@@ -57,20 +59,28 @@ def main() -> None:
     parser.add_argument("--jaquad-index", type=Path, default=ROOT / "data/bench/jaquad/index")
     add_questions_arg(parser)
     parser.add_argument("--sample", type=int, default=400, help="JaQuAD questions per side")
+    parser.add_argument("--out", type=Path, help="write the report here instead of updating rag/relevance.json")
+    parser.add_argument("--features", default=",".join(SCALE_FREE), help=f"comma-separated, of {FEATURES + SCALE_FREE}")
     args = parser.parse_args()
+    names = tuple(args.features.split(","))
+    unknown = set(names) - set(FEATURES + SCALE_FREE)
+    if unknown:
+        parser.error(f"unknown features {sorted(unknown)}")
     settings = Settings(relevance_threshold=0.0)
     blog = Engine(settings, index=args.index)
-    wiki = Engine(settings, index=args.jaquad_index, embedder=blog.embedder)
     jaquad = build_archive(env_path("JAQUAD_DIR", str(ROOT.parent / "shared/external/jaquad")),
                            ROOT / "data/bench/jaquad/archive")  # fmt: skip
+    if IndexFolder(args.jaquad_index).current() is None:  # the JaQuAD archive's own index, built once
+        ingest(ROOT / "data/bench/jaquad/archive", args.jaquad_index, blog.embedder.name, lambda: blog.embedder)
+    wiki = Engine(settings, index=args.jaquad_index, embedder=blog.embedder)
     rng = random.Random(7)
     sample = rng.sample(jaquad, min(args.sample, len(jaquad)))
     rows: list[tuple[list[float], int, str]] = []
     for q in load_questions(args.questions):
-        rows.append((features(blog.search(q.question, 10).result), int(q.answerable), "dev"))
+        rows.append((features(blog.search(q.question, 10).result, names), int(q.answerable), "dev"))
     for jq in sample:
-        rows.append((features(wiki.search(jq.question, 10).result), 1, "jaquad-wiki"))
-        rows.append((features(blog.search(jq.question, 10).result), 0, "jaquad-blog"))
+        rows.append((features(wiki.search(jq.question, 10).result, names), 1, "jaquad-wiki"))
+        rows.append((features(blog.search(jq.question, 10).result, names), 0, "jaquad-blog"))
     x = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows], dtype=float)
     group = np.array([r[2] for r in rows])
@@ -85,11 +95,17 @@ def main() -> None:
         w, b = fit_logistic(x[train], y[train])
         t = threshold_for(probabilities(x[train & (y == 1)], w, b))
         held[~train] = probabilities(x[~train], w, b) < t  # flagged
+    # Transfer: fitted on the blog alone (dev questions, and JaQuAD questions asked of the blog as
+    # negatives), then used on JaQuAD as an archive it never saw: does the signal hold on another archive?
+    blog_only = group != "jaquad-wiki"
+    w_t, b_t = fit_logistic(x[blog_only], y[blog_only])
+    t_t = threshold_for(probabilities(x[blog_only & (y == 1)], w_t, b_t))
+    transfer = float((probabilities(x[group == "jaquad-wiki"], w_t, b_t) < t_t).mean())
     w, b = fit_logistic(x, y)
     threshold = threshold_for(probabilities(x[y == 1], w, b))
     dev = group == "dev"
     report = {
-        "features": list(FEATURES), "weights": [round(float(v), 5) for v in w], "bias": round(b, 5),
+        "features": list(names), "weights": [round(float(v), 5) for v in w], "bias": round(b, 5),
         "threshold": round(threshold, 5), "trained_on": {g: int((group == g).sum()) for g in sorted(set(group))},
         "cross_validated": {
             "dev_answerable_flagged": round(float(held[dev & (y == 1)].mean()), 4),
@@ -97,9 +113,14 @@ def main() -> None:
             "jaquad_on_jaquad_flagged": round(float(held[group == "jaquad-wiki"].mean()), 4),
             "jaquad_on_blog_flagged": round(float(held[group == "jaquad-blog"].mean()), 4),
         },
+        "fitted_on_blog_only_jaquad_archive_flagged": round(transfer, 4),
         "command": "python -m bench.calibrate",
     }  # fmt: skip
     table = json.loads(MODELS.read_text(encoding="utf-8")) if MODELS.is_file() else {}
+    if args.out:  # a comparison run: keep the model that is in use
+        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
     table[blog.embedder.name] = report
     MODELS.write_text(json.dumps(table, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -147,6 +147,13 @@ def build_bm25(conn: sqlite3.Connection, folder: Path, params: BM25Params | None
 class BM25Index:
     def __init__(self, matrix: sp.csc_matrix, vocab: dict[str, int]) -> None:
         self.matrix = matrix
+        # each term's best contribution to any chunk: the most a query's terms could score together
+        sizes = np.diff(matrix.indptr)
+        best = np.zeros(matrix.shape[1], dtype=np.float32)
+        filled = sizes > 0
+        if matrix.nnz:
+            best[filled] = np.maximum.reduceat(matrix.data, matrix.indptr[:-1][filled])
+        self._best = best
         self.vocab = vocab
 
     @classmethod
@@ -172,6 +179,12 @@ class BM25Index:
             lo, hi = m.indptr[j], m.indptr[j + 1]
             scores[m.indices[lo:hi]] += m.data[lo:hi]
         return scores
+
+    def ceiling(self, tokens: Sequence[str]) -> float:
+        """The highest score these tokens could give a chunk: a scale for a top score that does not depend
+        on this archive's size or chunk lengths (a top score of 60% of it means the same anywhere)."""
+        ids = [self.vocab[t] for t in tokens if t in self.vocab and self.vocab[t] < self._best.size]
+        return float(self._best[ids].sum()) if ids else 0.0
 
     def search(self, tokens: Sequence[str], k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (row, score) with score > 0; `mask` (bool per row) applies before truncation."""

@@ -13,12 +13,20 @@ from rag.retrieve import SearchResult
 
 log = logging.getLogger(__name__)
 MODELS = Path(__file__).with_name("relevance.json")
+# log_sparse_top is a raw BM25 score, whose scale moves with the archive's size and chunk lengths;
+# sparse_share is the same evidence on a scale that holds on any archive (docs/retrieval.md).
 FEATURES = ("dense_top", "dense_gap", "log_sparse_top", "agree")
+SCALE_FREE = ("dense_top", "dense_gap", "sparse_share", "agree")
 
 
-def features(result: SearchResult) -> list[float]:
+def features(result: SearchResult, names: tuple[str, ...] = FEATURES) -> list[float]:
     legs = result.legs
-    return [legs.dense_top, legs.dense_gap, math.log1p(max(legs.sparse_top, 0.0)), float(legs.agree)]
+    known = {
+        "dense_top": legs.dense_top, "dense_gap": legs.dense_gap,
+        "log_sparse_top": math.log1p(max(legs.sparse_top, 0.0)), "sparse_share": legs.sparse_share,
+        "agree": float(legs.agree),
+    }  # fmt: skip
+    return [known[n] for n in names]
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,7 @@ class RelevanceModel:
     weights: tuple[float, ...] = ()
     bias: float = 0.0
     threshold: float = 0.0  # flag "not in archive" below this probability; 0 never flags
+    names: tuple[str, ...] = FEATURES  # the features the weights belong to, as stored with them
 
     @classmethod
     def load(cls, embedder: str, threshold: float | None = None, path: Path = MODELS) -> RelevanceModel:
@@ -36,14 +45,14 @@ class RelevanceModel:
                         "archive (run python -m bench.calibrate)", embedder)  # fmt: skip
             return cls(threshold=0.0)
         t = entry["threshold"] if threshold is None else threshold
-        return cls(tuple(entry["weights"]), float(entry["bias"]), float(t))
+        return cls(tuple(entry["weights"]), float(entry["bias"]), float(t), tuple(entry.get("features", FEATURES)))
 
     def probability(self, result: SearchResult) -> float:
         if not self.weights:
             return 1.0 if result.hits else 0.0
         if not result.hits:
             return 0.0
-        z = self.bias + sum(w * x for w, x in zip(self.weights, features(result), strict=True))
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features(result, self.names), strict=True))
         return 1.0 / (1.0 + math.exp(-z))
 
     def flags(self, probability: float) -> bool:

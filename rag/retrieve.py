@@ -63,6 +63,7 @@ class LegScores:
     dense_top: float = 0.0
     dense_gap: float = 0.0  # top cosine minus the fifth: a flat list means nothing stands out
     sparse_top: float = 0.0
+    sparse_share: float = 0.0  # top BM25 score over the most the query's terms could score: scale-free
     agree: bool = False
 
 
@@ -118,6 +119,7 @@ class Retriever:
         timings: dict[str, float] = {}
         dense: list[tuple[int, float]] = []
         sparse: list[tuple[int, float]] = []
+        ceiling = 0.0
         if cfg.mode in ("hybrid", "dense"):
             vec = self.embedder.embed_query(query)
             timings["embed_ms"] = _ms(t0)
@@ -126,7 +128,9 @@ class Retriever:
             timings["dense_ms"] = _ms(t1)
         if cfg.mode in ("hybrid", "sparse"):
             t1 = time.perf_counter()
-            rows = self.bm25.search(self.tokenize(f"{query} {sparse_extra}".strip()), cfg.candidates, mask)
+            tokens = self.tokenize(f"{query} {sparse_extra}".strip())
+            rows = self.bm25.search(tokens, cfg.candidates, mask)
+            ceiling = self.bm25.ceiling(tokens)
             sparse = [(int(snap.chunk_ids[r]), s) for r, s in rows]
             timings["sparse_ms"] = _ms(t1)
         t1 = time.perf_counter()
@@ -137,6 +141,7 @@ class Retriever:
             dense_top=dense[0][1] if dense else 0.0,
             dense_gap=dense[0][1] - dense[min(4, len(dense) - 1)][1] if dense else 0.0,
             sparse_top=sparse[0][1] if sparse else 0.0,
+            sparse_share=sparse[0][1] / ceiling if sparse and ceiling > 0 else 0.0,
             agree=bool(dense and sparse and snap.post_of(dense[0][0]) == snap.post_of(sparse[0][0])),
         )
         return SearchResult(hits, _ms(t0), legs, timings)

@@ -154,3 +154,14 @@ def test_term_ids_are_stable_when_the_vocabulary_is_reopened() -> None:
     again = Vocab(conn)
     assert again.encode(["保全", "検査", "火星"], grow=False).tolist() == [1, 0]  # unknown terms skipped
     assert again.encode(["火星"]).tolist() == [2]
+
+
+def test_the_top_score_as_a_share_of_its_ceiling_does_not_move_with_the_archive_size(bm25_over: BuildIndex) -> None:
+    small = bm25_over([["量子", "計算"], ["量子", "計算", "冷却"], ["市場"]])
+    large = bm25_over([["量子", "計算"], ["量子", "計算", "冷却"], ["市場"]] + [["市場", f"語{i}"] for i in range(40)])
+    query = ["冷却"]
+    raw = [idx.search(query, 1)[0][1] for idx in (small, large)]
+    share = [idx.search(query, 1)[0][1] / idx.ceiling(query) for idx in (small, large)]
+    assert raw[1] > raw[0] * 1.5  # the raw BM25 score grows with the archive (a rarer term)
+    assert share == pytest.approx([1.0, 1.0])  # its share of the best possible does not
+    assert small.ceiling(["未知"]) == 0.0
