@@ -61,6 +61,6 @@ class LLMOptions:
     timeout: float = 120.0
     batch: int = 512  # llama.cpp n_batch / n_ubatch
     ubatch: int = 512
-    flash_attn: bool = False
-    prefill_slice: int = 32  # prompt tokens evaluated between two cancel checks (~1 s here)
+    flash_attn: bool = True
+    prefill_slice: int = 64  # prompt tokens evaluated between two cancel checks (~1 s here)
     prompt_lookup: int = 0  # draft tokens for prompt-lookup speculative decoding; 0 = off
