@@ -11,7 +11,8 @@ from typing import Literal
 
 Wanted = Literal["date", "figure", "name", "any"]
 
-_DATE_ASK = r"いつ|何年|何月|何日|時期|when\b|what (?:year|month|date)|which (?:year|month)"
+# "when" asks for a date at the head of a question ("When did…"), not inside one ("the score when it ranked first").
+_DATE_ASK = r"いつ|何年|何月|何日|時期|^\s*when\b|what (?:year|month|date|day)|which (?:year|month)|on what date"
 _FIGURE_ASK = (
     r"いくら|何[%％]|何パーセント|どのくらい|どれくらい|どれだけ|どれほど|どの程度|何[億万兆千]|何(?:人|社|台|件|倍|個|ドル|円|割|GB|TB)|"
     r"(?:規模|金額|価格|割合|比率|件数|人数|パラメータ数)は|"

@@ -28,3 +28,11 @@ def test_a_sentence_sharing_nothing_with_the_question_is_dropped() -> None:
     checker = Attributor([source], scorer, focus=Focus("how did atlas revenue change", scorer))
     assert checker.add("Chip X uses HBM3 memory [1].") is None  # supported, but not what was asked
     assert checker.add("Atlas revenue grew 20% [1].") is not None
+
+
+def test_a_question_asks_for_a_date_only_when_it_says_so() -> None:
+    from rag.answer_type import wanted
+
+    assert wanted("When was Sora announced?") == "date" and wanted("Soraはいつ発表された？") == "date"
+    assert wanted("What was the model's score when it ranked first?") == "any"
+    assert wanted("売上高はいくらですか？") == "figure" and wanted("開発したのは誰ですか？") == "name"
