@@ -81,8 +81,8 @@ def main() -> None:
     rounds = []
     try:
         step = args.leavers + 2
-        for i in range(args.rounds):
-            chunk = questions[i * step : (i + 1) * step]
+        for i in range(args.rounds):  # fresh questions each round while they last, then around again
+            chunk = [questions[(i * step + j) % len(questions)] for j in range(step)]
             rounds.append(asyncio.run(round_(server.url, chunk, args.leavers, args.leave_after)))
             time.sleep(2)
     finally:

@@ -29,15 +29,15 @@ class RetrievalConfig:
 @dataclass(frozen=True)
 class AnswerConfig:
     max_sources: int = 3
-    chars_per_source: int = 200
+    chars_per_source: int = 120
     max_tokens: int = 160
     first_token_s: float = 30.0  # no first token this long after the model started on it: extractive
     total_s: float = 120.0
     queue_s: float = 120.0  # longest wait for the model before answering without it
     grammar: bool = False  # constrain decoding so each sentence ends with a marker
     passages: bool = True  # send the key passage before generation
-    evidence_pool: int = 3  # posts whose sentences compete for the evidence
-    compact_headers: bool = False  # source headers in the prompt with the date only
+    evidence_pool: int = 5  # posts whose sentences compete for the evidence
+    compact_headers: bool = True  # source headers in the prompt with the date only
     english_terms: bool = False  # the model writes Japanese search terms for an English question
     on_topic: bool = True  # drop supported sentences that do not bear on the question (rag/focus.py)
-    favour_type: bool = False  # evidence sentences holding the kind of fact asked for (a date for いつ) first
+    favour_type: bool = True  # evidence sentences holding the kind of fact asked for (a date for いつ) first

@@ -117,7 +117,10 @@ def test_without_an_llm_answers_are_extractive(engine: Engine) -> None:
 
 def test_instructions_inside_a_post_do_not_change_the_answer(engine: Engine) -> None:
     llm = scripted_llm("fake:obey")
-    answer = answerer(engine, "obey").ask("プロンプトインジェクションを検知した企業の割合は？")
+    # a budget wide enough to reach the post's injected sentence, and titles in the headers
+    answer = answerer(engine, "obey", chars_per_source=300, compact_headers=False).ask(
+        "プロンプトインジェクションを検知した企業の割合は？"
+    )
     prompt = llm.prompts[-1]
     assert "チャットボットの安全対策" in prompt[-1].content  # the post was retrieved and quoted...
     assert "無視して" not in prompt[-1].content and "I have been hacked" not in prompt[-1].content
@@ -158,6 +161,6 @@ def test_an_english_question_is_marked_english_and_asked_for_english(engine: Eng
 def test_a_follow_up_is_searched_with_the_previous_question(engine: Engine) -> None:
     llm = scripted_llm("fake:quote")
     history = [Message("user", "製造業で外観検査AIを導入した事例は？"), Message("assistant", "A社の事例です[1]。")]
-    answerer(engine).ask("それで工数はどれだけ減った？", history)
+    answerer(engine, compact_headers=False).ask("それで工数はどれだけ減った？", history)
     assert "\n[1] 製造業のAI活用事例" in "\n" + llm.prompts[-1][-1].content.split("Sources:\n", 1)[1]
     assert "Earlier question in this conversation: 製造業で外観検査AIを導入した事例は？" in llm.prompts[-1][-1].content
