@@ -194,6 +194,9 @@ class AskOut(BaseModel):
     related: list[RelatedOut] = Field(default_factory=list, description="closest posts when refused")
     usage: dict[str, int]
     cached: bool = Field(False, description="served from the answer cache")
+    fallback: str = Field(
+        "", description="why no generated answer: timeout, failure, queue, refused, unsupported, off-topic, echo"
+    )
 
 
 class ProblemOut(BaseModel):

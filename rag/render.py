@@ -46,6 +46,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "related": [related_json(r) for r in answer.related],
         "usage": {"prompt_tokens": answer.usage.prompt_tokens, "completion_tokens": answer.usage.completion_tokens},
         "cached": answer.cached,
+        "fallback": answer.fallback,
     }
 
 
