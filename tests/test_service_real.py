@@ -28,6 +28,8 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ingest(root / "archive", root / "idx", embedder.name, lambda: embedder)
     env = {"RAG_INDEX_DIR": str(root / "idx"), "RAG_MODELS_DIR": str(models_dir()), "RAG_LLM_BACKEND": "llama.cpp",
            "RAG_RATE_LIMIT_PER_MINUTE": "0",
+           # every test here asks the same question and must see the model answer it, not the cache
+           "RAG_CACHE_ENABLED": "false",
            # generous deadlines: this test is about the real model answering, even on a busy machine
            "RAG_LLM_FIRST_TOKEN_S": "300", "RAG_LLM_TOTAL_S": "600"}  # fmt: skip
     with rag_server(env) as url:
