@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 
@@ -49,6 +48,3 @@ class ModelGate:
             self.busy -= 1
         self._free.release()
 
-
-def deadline_passed(at: float | None) -> Callable[[], bool]:
-    return lambda: at is not None and time.monotonic() >= at
