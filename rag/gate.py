@@ -47,4 +47,3 @@ class ModelGate:
         with self._lock:
             self.busy -= 1
         self._free.release()
-
