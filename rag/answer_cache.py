@@ -60,7 +60,7 @@ class QuestionMemo:
     def store(self, answer: Answer) -> None:
         if answer.cached or answer.fallback in _NOT_KEPT:
             return
-        payload = json.dumps({"posts": [asdict(p) for p in self.posts], "answer": _encode(answer)}, ensure_ascii=False)
+        payload = json.dumps({"posts": [asdict(p) for p in self.posts], "answer": asdict(answer)}, ensure_ascii=False)
         self.memo.cache.put(self.key, self.version, payload, self.vector, self.evidence)
 
     def _replay(self, payload: str) -> list[Event] | None:
@@ -82,10 +82,6 @@ class QuestionMemo:
             events.append(Delta(answer.answer))
         events.append(Done(answer))
         return events
-
-
-def _encode(answer: Answer) -> dict[str, Any]:
-    return asdict(answer)
 
 
 def _decode(d: dict[str, Any]) -> Answer:

@@ -6,7 +6,6 @@ the prompt delays the first answer token; we quote the best sentences, not whole
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ import numpy as np
 from index.cleaning import split_sentences
 from rag.answer_type import has, wanted
 from rag.prompts import Source, clean
+from rag.quantities import normalize
 from rag.retrieve import Hit
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -24,14 +24,8 @@ _TYPE_BONUS, _TYPE_BONUS_DENSE = 0.15, 0.02
 _RANK_PRIOR = 0.05  # per retrieval rank, when more posts compete than can be quoted
 
 
-def normalize(text: str) -> str:
-    """Width, case and thousands separators aside, so 8,028 and ８０２８ compare equal."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return re.sub(r"(?<=\d),(?=\d{3})", "", text)
-
-
 def numbers(text: str) -> set[str]:
-    return set(_NUMBER.findall(normalize(text)))
+    return set(_NUMBER.findall(normalize(text)))  # width and thousands separators aside: 8,028 = ８０２８
 
 
 @dataclass(frozen=True)
