@@ -20,6 +20,7 @@ from api.queue import QueueFull
 from api.security import Forbidden, RateLimited, Unauthorized
 from api.services import Services
 from index.errors import ArchiveQAError
+from rag.questionlog import QuestionLogUnavailable, UnknownAnswer
 from rag.settings import Settings
 
 log = logging.getLogger("api")
@@ -35,7 +36,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc = services or Services.start(settings, metrics)  # one registry for middleware and routes
+        try:
+            svc = services or Services.start(settings, metrics)  # one registry for middleware and routes
+        except QuestionLogUnavailable as exc:  # a sentence for the operator, not a trace
+            log.critical("cannot start: %s", exc)
+            raise SystemExit(2) from None
         app.state.services = svc
         yield
         svc.stop()
@@ -83,6 +88,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def queue_full(request: Request, exc: QueueFull) -> JSONResponse:
         request.app.state.services.metrics.rejected.labels(reason="queue_full").inc()
         return _error(429, "queue_full", str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(UnknownAnswer)
+    async def unknown_answer(request: Request, exc: UnknownAnswer) -> JSONResponse:
+        return _error(404, "unknown_answer", str(exc))
 
     @app.exception_handler(routes.IndexUnavailable)
     async def unavailable(request: Request, exc: routes.IndexUnavailable) -> JSONResponse:

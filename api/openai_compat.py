@@ -77,6 +77,7 @@ async def chat_completions(body: ChatIn, svc: Guarded) -> Any:
         "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
         "usage": _usage(answer),
         "citations": answer_json(answer)["citations"],
+        "answer_id": answer.id,  # for POST /v1/feedback
     }
 
 
@@ -106,13 +107,14 @@ async def _chunks(svc: Services, question: str, history: list[Message], ident: s
                 streamed += event.text
                 yield chunk({"content": event.text})
             elif isinstance(event, Done):
-                answer = event.answer
-                record(svc, answer)
+                answer = await record(svc, question, event.answer)
                 rest = answer.answer[len(streamed) :] if answer.answer.startswith(streamed) else answer.answer
                 tail = rest + sources_text(answer, answer.language)
                 if tail:
                     yield chunk({"content": tail})
-                yield chunk({}, "stop", usage=_usage(answer), citations=answer_json(answer)["citations"])
+                yield chunk(
+                    {}, "stop", usage=_usage(answer), citations=answer_json(answer)["citations"], answer_id=answer.id
+                )
     except Exception:
         import logging
 

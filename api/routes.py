@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.schemas import AskIn, AskOut, ErrorOut, FiltersIn, SearchIn, SearchOut
+from api.schemas import AskIn, AskOut, ErrorOut, FeedbackIn, FeedbackOut, FiltersIn, SearchIn, SearchOut
 from api.security import Unauthorized, address
 from api.services import Services
 from api.streaming import events_in_thread, sse
@@ -106,17 +106,18 @@ async def _answer(svc: Services, question: str, history: list[Message], filters:
         svc.metrics.queue_depth.set(svc.queue.depth)
         async for event in events_in_thread(lambda c: answerer.stream(question, history, filters, c)):
             if isinstance(event, Done):
-                record(svc, event.answer)
-                return event.answer
+                return await record(svc, question, event.answer)
     raise IndexUnavailable("the answer stream ended without a result")
 
 
-def record(svc: Services, answer: Answer) -> None:
+async def record(svc: Services, question: str, answer: Answer) -> Answer:
+    """Counts the answer and logs the question; the answer comes back with the id feedback names."""
     svc.metrics.answers.labels(mode=answer.mode).inc()
     svc.metrics.tokens.labels(kind="prompt").inc(answer.usage.prompt_tokens)
     svc.metrics.tokens.labels(kind="completion").inc(answer.usage.completion_tokens)
     if "ttft_ms" in answer.timings:
         svc.metrics.ttft.observe(answer.timings["ttft_ms"] / 1000)
+    return await anyio.to_thread.run_sync(svc.logged, question, answer)
 
 
 @router.post(
@@ -167,8 +168,7 @@ async def _sse_events(
             elif isinstance(event, Delta):
                 yield sse("delta", {"text": event.text})
             elif isinstance(event, Done):
-                record(svc, event.answer)
-                yield sse("done", answer_json(event.answer))
+                yield sse("done", answer_json(await record(svc, question, event.answer)))
     except ArchiveQAError as exc:
         yield sse("error", {"error": type(exc).__name__, "detail": str(exc)})
     except Exception:  # the log has the trace; the client gets a sentence
@@ -176,6 +176,16 @@ async def _sse_events(
 
         logging.getLogger("api").exception("answer stream failed")
         yield sse("error", {"error": "internal", "detail": "the answer failed; try again"})
+
+
+@router.post("/v1/feedback", response_model=FeedbackOut, responses={**ERRORS, 404: {"model": ErrorOut,
+             "description": "no answer with this id (too old, or never given)"}}, tags=["query"])  # fmt: skip
+async def rate(body: FeedbackIn, svc: Guarded) -> dict[str, str]:
+    """A reader's thumbs up or down (and an optional comment) on an answer, by its `id`."""
+    if svc.log is None:
+        raise IndexUnavailable("the question log is not available")
+    await anyio.to_thread.run_sync(svc.log.rate, body.answer_id, body.rating, body.comment)
+    return {"answer_id": body.answer_id, "rating": body.rating}
 
 
 @router.get("/healthz", tags=["operations"])

@@ -183,6 +183,7 @@ class AskOut(BaseModel):
         }
     )
 
+    id: str = Field("", description="answer id for POST /v1/feedback (empty if the question log failed)")
     answer: str
     citations: list[CitationOut]
     passages: list[PassageOut] = Field(
@@ -202,6 +203,23 @@ class AskOut(BaseModel):
 class ProblemOut(BaseModel):
     field: str
     problem: str
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"answer_id": "3f2a" * 8, "rating": "down", "comment": "古い情報でした"}]},
+    )
+
+    answer_id: str = Field(..., pattern=r"^[0-9a-f]{32}$", description="the `id` of an answer from /v1/ask")
+    rating: Literal["up", "down"]
+    comment: str = Field("", max_length=1000)
+
+
+class FeedbackOut(BaseModel):
+    answer_id: str
+    rating: Literal["up", "down"]
 
 
 class ErrorOut(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from api.metrics import Metrics
 from api.queue import GenerationQueue
@@ -18,7 +18,9 @@ from rag.engine import Engine
 from rag.gate import ModelGate
 from rag.llm.base import LLM
 from rag.llm.registry import load_llm
+from rag.questionlog import QuestionLog, database_url
 from rag.settings import Settings
+from rag.types import Answer
 
 log = logging.getLogger("api")
 
@@ -37,6 +39,7 @@ class Services:
     gate: ModelGate = field(default_factory=ModelGate)  # one model context: one generation at a time
     memo: AnswerMemo | None = None
     embedder: Embedder | None = None  # loaded once, kept while no index exists yet
+    log: QuestionLog | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -51,6 +54,7 @@ class Services:
         if settings.cache_enabled:
             cache = AnswerCache(settings.cache_file, settings.cache_max_entries, settings.cache_max_age_s)
             s.memo = AnswerMemo(cache, settings.cache_similarity)
+        s.log = QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)
         s.load()
         if settings.watch_index_s > 0:
             threading.Thread(target=s._watch, name="index-watch", daemon=True).start()
@@ -77,6 +81,17 @@ class Services:
     def answerer(self) -> Answerer:
         assert self.engine is not None
         return Answerer(self.engine, self.llm, self.settings.answer_config(), self.gate, self.memo)
+
+    def logged(self, question: str, answer: Answer) -> Answer:
+        """The answer with its log id. A log that fails costs the record, never the reader's answer."""
+        if self.log is None:
+            return answer
+        try:
+            version = self.engine.version if self.engine else ""
+            return replace(answer, id=self.log.record(question, answer, version))
+        except Exception:
+            log.exception("the question log could not record an answer")
+            return answer
 
     def reload(self) -> bool:
         """Switch to a newly published index between requests; True when it switched."""
@@ -106,3 +121,5 @@ class Services:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.log is not None:
+            self.log.close()

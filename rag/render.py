@@ -34,6 +34,7 @@ def quoted_json(q: Quoted) -> dict[str, Any]:
 def answer_json(answer: Answer) -> dict[str, Any]:
     """The answer object shared by `rag ask --json`, `rag eval --answers` and POST /v1/ask."""
     return {
+        "id": answer.id,
         "answer": answer.answer,
         "citations": [
             {"n": c.n, "source": c.source, "url": c.url, "title": c.title, "date": c.date, "quote": c.quote}

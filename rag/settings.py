@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     cache_max_age_s: float = Field(7 * 86400, gt=0)
     cache_similarity: float = Field(0.97, gt=0, le=1, description="question cosine for a near-duplicate hit")
 
+    # the question log (every question answered over HTTP) and reader feedback
+    database_url: str = Field("", description="PostgreSQL URL for the question log; empty = SQLite in DATA_DIR/log")
+    log_days: int = Field(90, ge=1, description="days a logged question and its rating are kept")
+
     # the HTTP service
     host: str = "127.0.0.1"
     port: int = 8000

@@ -64,6 +64,8 @@ class Answer:
     # Why a generative answer was not given: "timeout", "failure", "unavailable", "echo" or "".
     # Answers degraded by timeouts or failures are never cached.
     fallback: str = ""
+    # Given by the question log when the answer went out over HTTP; feedback names it.
+    id: str = ""
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,9 @@ def rag_server(env: dict[str, str], fakes: bool = False, timeout: float = 180) -
     port = free_port()
     module = "tests.run_cli" if fakes else "rag.cli"
     # a fresh answer cache per server: a test must see the model answer, not an earlier run's cache
-    cache = Path(tempfile.mkdtemp(prefix="rag-cache-")) / "answers.sqlite"
-    full_env = {**os.environ, "RAG_WATCH_INDEX_S": "0", "RAG_CACHE_PATH": str(cache), **env}
+    state = Path(tempfile.mkdtemp(prefix="rag-state-"))
+    full_env = {**os.environ, "RAG_WATCH_INDEX_S": "0", "RAG_CACHE_PATH": str(state / "answers.sqlite"),
+                "RAG_DATABASE_URL": f"sqlite:///{state / 'questions.sqlite'}", **env}  # fmt: skip
     cmd = [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", str(port)]
     log = log_file("rag-server-")
     with open(log, "wb") as sink:

@@ -27,6 +27,7 @@ def settings(index: Path, **over: object) -> Settings:
     base: dict[str, object] = dict(
         embedding_model="fake:64", index_dir=index, llm_backend="fake:quote", watch_index_s=0,
         rate_limit_per_minute=0, cache_enabled=False,
+        database_url=f"sqlite:///{index.parent / 'questions.sqlite'}",
     )  # fmt: skip
     return Settings(**{**base, **over})  # type: ignore[arg-type]
 

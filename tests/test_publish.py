@@ -47,7 +47,7 @@ def test_waiting_for_a_first_index_loads_the_embedder_once(tmp_path: Path, monke
     real = services.load_embedder
     monkeypatch.setattr(services, "load_embedder", lambda *a: loads.append(1) or real(*a))
     settings = Settings(embedding_model="fake:64", index_dir=tmp_path / "idx", llm_backend="none",
-                        watch_index_s=0.05, cache_enabled=False)  # fmt: skip
+                        watch_index_s=0.05, cache_enabled=False, data_dir=tmp_path)  # fmt: skip
     svc = Services.start(settings)
     try:
         time.sleep(0.5)  # ten polls with no index
@@ -66,7 +66,7 @@ def test_a_corrupt_new_version_does_not_stop_hot_reload(tmp_path: Path) -> None:
     idx = tmp_path / "idx"
     ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"))
     settings = Settings(embedding_model="fake:64", index_dir=idx, llm_backend="none", watch_index_s=0.05,
-                        cache_enabled=False)  # fmt: skip
+                        cache_enabled=False, data_dir=tmp_path)  # fmt: skip
     svc = Services.start(settings)
     try:
         first = svc.engine.version if svc.engine else ""

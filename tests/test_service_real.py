@@ -12,6 +12,7 @@ from openai import OpenAI
 
 from index.embedding import DEFAULT_EMBEDDER, EmbedderOptions, load_embedder
 from index.ingest import ingest
+from rag.questionlog import QuestionLog
 
 from .conftest import DATA, models_dir
 from .servers import rag_server
@@ -21,13 +22,18 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture(scope="session")
-def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("real")
+def real_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("real")
+
+
+@pytest.fixture(scope="session")
+def real_server(real_root: Path) -> Iterator[str]:
+    root = real_root
     shutil.copytree(DATA / "archive", root / "archive")
     embedder = load_embedder(DEFAULT_EMBEDDER, EmbedderOptions(models_dir=models_dir(), threads=2))
     ingest(root / "archive", root / "idx", embedder.name, lambda: embedder)
     env = {"RAG_INDEX_DIR": str(root / "idx"), "RAG_MODELS_DIR": str(models_dir()), "RAG_LLM_BACKEND": "llama.cpp",
-           "RAG_RATE_LIMIT_PER_MINUTE": "0",
+           "RAG_RATE_LIMIT_PER_MINUTE": "0", "RAG_DATABASE_URL": f"sqlite:///{root / 'questions.sqlite'}",
            # every test here asks the same question and must see the model answer it, not the cache
            "RAG_CACHE_ENABLED": "false",
            # generous deadlines: this test is about the real model answering, even on a busy machine
@@ -77,7 +83,9 @@ def chromium(tmp_path: Path):  # type: ignore[no-untyped-def]
     return webdriver.Chrome(service=service, options=opts)
 
 
-def test_the_widget_streams_an_answer_with_working_citation_links(real_server: str, tmp_path: Path) -> None:
+def test_the_widget_streams_an_answer_with_working_citation_links(
+    real_server: str, real_root: Path, tmp_path: Path
+) -> None:
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -111,6 +119,14 @@ def test_the_widget_streams_an_answer_with_working_citation_links(real_server: s
         assert link.get_dom_attribute("href") == "https://blog.example.jp/2025/09/10/3-製造業のai活用事例/"
         assert link.get_attribute("target") == "_blank" and "製造業のAI活用事例" in link.text
         assert driver.execute_script("return window.__changes") >= 3  # status, streamed text, final text
+        # thumbs down with a comment: the rating reaches the question log under this answer's id
+        shadow.find_element("css selector", ".rate .thumb.down").click()
+        comment = wait.until(lambda d: shadow.find_elements("css selector", ".rate .comment"))[0]
+        comment.send_keys("価格の記載がほしい")
+        shadow.find_element("css selector", ".rate .send-comment").click()
+        wait.until(lambda d: "ありがとう" in shadow.find_element("css selector", ".rate").text)
+        rated = QuestionLog(f"sqlite:///{real_root / 'questions.sqlite'}", keep_days=90).entries(rated_only=True)
+        assert [(e.question, e.rating, e.comment) for e in rated] == [(QUESTION, "down", "価格の記載がほしい")]
         requested = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert requested and all(u.startswith(real_server) for u in requested)  # no other host is contacted
         box.send_keys(Keys.ESCAPE)

@@ -17,7 +17,9 @@
       placeholder: "質問を入力（Enterで送信、Shift+Enterで改行）", send: "送信", searching: "記事を検索しています…",
       thinking: "回答を作成しています…", sources: "出典", related: "関連しそうな記事", error: "回答できませんでした。",
       busy: "混み合っています。少し待ってからもう一度お試しください。", extractive: "（記事からの抜粋です）", quoted: "記事より",
-      label: "質問", empty: "アーカイブの記事をもとに、出典つきで答えます。"
+      label: "質問", empty: "アーカイブの記事をもとに、出典つきで答えます。",
+      up: "役に立った", down: "役に立たなかった", thanks: "ご意見ありがとうございます。",
+      comment: "どこが足りませんでしたか？（任意）", sendComment: "送る"
     },
     en: {
       open: "Ask the archive", close: "Close", title: script.getAttribute("data-title") || "Ask the archive",
@@ -25,7 +27,9 @@
       searching: "Searching the posts…", thinking: "Writing the answer…", sources: "Sources",
       related: "Related posts", error: "The answer failed.", busy: "Busy right now. Please try again shortly.",
       extractive: "(quoted from the posts)", quoted: "From the post", label: "Question",
-      empty: "Answers come from the archive's posts, with sources you can check."
+      empty: "Answers come from the archive's posts, with sources you can check.",
+      up: "Helpful", down: "Not helpful", thanks: "Thank you for the feedback.",
+      comment: "What was missing? (optional)", sendComment: "Send"
     }
   }[lang];
 
@@ -48,6 +52,9 @@
     ".user .bubble{display:inline-block;background:#e8effd;border-radius:10px;padding:6px 10px;max-width:90%;text-align:left}" +
     ".bot .bubble{white-space:pre-wrap}.status{color:#666;font-size:13px}.cites{margin:6px 0 0;padding-left:0;list-style:none;font-size:13px}" +
     ".cites li{margin:2px 0}.cites a{color:#1a56db}.note{color:#666;font-size:12px}" +
+    ".rate{margin-top:6px;display:flex;gap:6px;align-items:center}.rate .thumb{border:1px solid #ccc;background:#fff;" +
+    "border-radius:6px;cursor:pointer;padding:2px 8px}.rate .thumb[aria-pressed=true]{background:#e8eefc}" +
+    ".rate .comment{flex:1;font-size:12px;padding:3px}" +
     ".quote{margin:6px 0;padding:6px 10px;border-left:4px solid #f59e0b;background:#fffbeb;color:#333}" +
     ".quote p{margin:0}.quote .from{margin-top:4px;font-size:12px}.quote a{color:#1a56db}" +
     "form{display:flex;gap:8px;border-top:1px solid #ddd;padding:10px}" +
@@ -152,6 +159,46 @@
     list.appendChild(ul);
   }
 
+  // Thumbs under an answer: the rating names the answer by the id the service logged it under.
+  function rate(box, id) {
+    var row = el("div", "rate");
+    function send(rating, comment) {
+      return fetch(api + "/v1/feedback", {
+        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
+        body: JSON.stringify({ answer_id: id, rating: rating, comment: comment || "" })
+      }).then(function (res) { if (!res.ok) throw new Error(T.error); });
+    }
+    function thank() { row.textContent = ""; row.appendChild(el("span", "note", T.thanks)); }
+    function fail() { row.appendChild(el("span", "note", T.error)); }
+    [["up", "\uD83D\uDC4D", T.up], ["down", "\uD83D\uDC4E", T.down]].forEach(function (b) {
+      var btn = el("button", "thumb " + b[0], b[1]);
+      btn.type = "button";
+      btn.setAttribute("aria-label", b[2]);
+      btn.title = b[2];
+      btn.addEventListener("click", function () {
+        row.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+        btn.setAttribute("aria-pressed", "true");
+        send(b[0]).then(function () {
+          if (b[0] === "up") return thank();
+          var note = el("input", "comment");  // a thumbs down may say why; sent only if the reader does
+          note.maxLength = 1000;
+          note.placeholder = T.comment;
+          note.setAttribute("aria-label", T.comment);
+          var go = el("button", "send-comment", T.sendComment);
+          go.type = "button";
+          go.addEventListener("click", function () {
+            go.disabled = true;
+            send("down", note.value).then(thank, fail);
+          });
+          row.appendChild(note);
+          row.appendChild(go);
+        }, fail);
+      });
+      row.appendChild(btn);
+    });
+    box.appendChild(row);
+  }
+
   function ask(q) {
     busy = true;
     sendBtn.disabled = true;
@@ -195,6 +242,7 @@
           if (data.mode === "extractive" && !quoted) extra.appendChild(el("div", "note", T.extractive));
           citations(extra, T.sources, data.citations);
           if (data.refused) citations(extra, T.related, data.related || []);
+          if (data.id) rate(extra, data.id);
           history.push({ role: "user", content: q }, { role: "assistant", content: data.answer });
           log.scrollTop = log.scrollHeight;
         } else if (event === "error") throw new Error(T.error);
