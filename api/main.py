@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import openai_compat, routes
+from api import desk, openai_compat, routes
 from api.metrics import Metrics
 from api.middleware import RequestContext
 from api.queue import QueueFull
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.include_router(routes.router)
     app.include_router(openai_compat.router)
+    app.include_router(desk.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -205,6 +205,47 @@ class ProblemOut(BaseModel):
     problem: str
 
 
+class ResearchIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"topic": "生成AI市場", "since": "2025-01-01", "limit": 50}]},
+    )
+
+    topic: str = Field(..., min_length=1, max_length=200)
+    since: DayText | None = Field(None, description="posts on or after this day (site timezone)")
+    until: DayText | None = Field(None, description="posts on or before this day (site timezone)")
+    category: str | None = Field(None, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=20, description="posts carrying every tag")
+    limit: int = Field(50, ge=1, le=200, description="at most this many relevant posts")
+
+
+class FigureOut(BaseModel):
+    measure: str = Field(..., description="the phrase the figure quantifies, e.g. 売上高, パラメータ数")
+    value: float = Field(..., description="scales applied: 8,028億円 → 802800000000")
+    unit: str = Field(..., description="pct, jpy, usd, eur, … or the counter written (社, 人, パラメータ)")
+    text: str = Field(..., description="the figure as written")
+    date: str
+    source: str
+    url: str
+    sentence: str
+
+
+class MeasureOut(BaseModel):
+    measure: str
+    figures: list[FigureOut]
+
+
+class ResearchOut(BaseModel):
+    topic: str
+    posts: list[dict[str, str]] = Field(..., description="[{date, url, title, source, snippet}], oldest first")
+    timeline: list[dict[str, Any]] = Field(..., description="[{month: 'YYYY-MM', count}], empty months included")
+    figures: list[FigureOut]
+    changes: list[MeasureOut] = Field(..., description="per measure given by several posts, its figures by date")
+    disagreements: list[MeasureOut] = Field(..., description="one measure, different values, posts ≤ 31 days apart")
+    took_ms: float
+
+
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

@@ -140,6 +140,21 @@ def chunks_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Stor
     return {int(r[0]): StoredChunk(int(r[0]), r[1], int(r[2]), tuple(json.loads(r[3])), r[4]) for r in rows}
 
 
+def chunks_of_posts(conn: sqlite3.Connection, sources: Sequence[str]) -> dict[str, list[StoredChunk]]:
+    """Every chunk of the given posts, in reading order."""
+    out: dict[str, list[StoredChunk]] = {s: [] for s in sources}
+    if not sources:
+        return out
+    marks = ",".join("?" * len(sources))
+    rows = conn.execute(
+        f"SELECT id, source, ordinal, heading, text FROM chunks WHERE source IN ({marks}) ORDER BY source, ordinal",
+        list(sources),
+    )
+    for r in rows:
+        out[r[1]].append(StoredChunk(int(r[0]), r[1], int(r[2]), tuple(json.loads(r[3])), r[4]))
+    return out
+
+
 def chunk_index(conn: sqlite3.Connection) -> list[tuple[int, str]]:
     """(chunk id, source) for every chunk, by id: the map from vectors to posts."""
     return [(int(i), str(s)) for i, s in conn.execute("SELECT id, source FROM chunks ORDER BY id")]

@@ -53,6 +53,9 @@ class Snapshot:
     def chunks(self, ids: list[int]) -> dict[int, StoredChunk]:
         return docstore.chunks_by_id(self.conn, ids)
 
+    def post_chunks(self, sources: list[str]) -> dict[str, list[StoredChunk]]:
+        return docstore.chunks_of_posts(self.conn, sources)
+
     def search_dense(
         self, query: np.ndarray, k: int, selector: faiss.IDSelector | None = None
     ) -> list[tuple[int, float]]:

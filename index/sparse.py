@@ -76,6 +76,13 @@ class JapaneseTokenizer:
                     out.extend(p.normalized_form().lower() for p in parts if p.part_of_speech()[0] not in _DROP_POS)
         return out
 
+    def morphemes(self, text: str) -> list[tuple[str, str, str]]:
+        """(surface, part of speech, its first subdivision) in split mode C, for phrase-level readings
+        such as which noun a figure belongs to. The text is taken as given (no normalization)."""
+        tok = self._tokenizer()
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        return [(m.surface(), *m.part_of_speech()[:2]) for piece in _pieces(text) for m in tok.tokenize(piece)]
+
 
 def _pieces(text: str, limit: int = 12000) -> Iterable[str]:
     """Sudachi refuses inputs over 49,149 bytes; cut long texts at line ends."""

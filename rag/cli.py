@@ -7,11 +7,12 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.errors import ArchiveQAError
+from rag import cli_desk
+from rag.cli_desk import day as _date
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -55,13 +56,6 @@ def _engine(args: argparse.Namespace, settings: Settings) -> Engine:
     from rag.engine import Engine
 
     return Engine(settings, index=args.index)
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
@@ -230,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="default 127.0.0.1 (RAG_HOST)")
     p.add_argument("--port", type=int, help="default 8000 (RAG_PORT)")
     p.set_defaults(func=_serve)
+    cli_desk.register(sub)
     return parser
 
 

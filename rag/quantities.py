@@ -47,14 +47,19 @@ def normalize(text: str) -> str:
 
 
 def quantities(text: str) -> list[Quantity]:
+    return [q for _, q in spans(normalize(text))]
+
+
+def spans(text: str) -> list[tuple[re.Match[str], Quantity]]:
+    """Each figure of an already normalized text, with where it is written."""
     out = []
-    for m in _NUMBER.finditer(normalize(text)):
+    for m in _NUMBER.finditer(text):
         scale = (m.group("scale") or "").lower()
         value = float(m.group("value")) * SCALES.get(scale, 1.0)
         if m.group("value2"):  # 1兆2000億: a second, smaller part
             value += float(m.group("value2")) * SCALES[m.group("scale2")]
         unit = next((name for name, _ in _UNITS if m.group(name)), "") or _CURRENCY.get(m.group("currency") or "", "")
-        out.append(Quantity(round(value, 6), unit, bool(scale), float(m.group("value"))))
+        out.append((m, Quantity(round(value, 6), unit, bool(scale), float(m.group("value")))))
     return out
 
 

@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     # the question log (every question answered over HTTP) and reader feedback
     database_url: str = Field("", description="PostgreSQL URL for the question log; empty = SQLite in DATA_DIR/log")
     log_days: int = Field(90, ge=1, description="days a logged question and its rating are kept")
+    gap_similarity: float = Field(0.9, gt=0, le=1, description="question cosine that groups gaps together")
 
     # the HTTP service
     host: str = "127.0.0.1"

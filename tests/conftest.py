@@ -38,12 +38,12 @@ def models_dir() -> Path:
     return Path(os.environ.get("RAG_MODELS_DIR") or Path(__file__).parents[1] / "data" / "models")
 
 
-def fake_index(factory: pytest.TempPathFactory, name: str) -> Path:
-    """The sample archive ingested with the fake embedder, in a fresh folder; returns the index folder."""
+def fake_index(factory: pytest.TempPathFactory, name: str, archive: str = "archive") -> Path:
+    """A sample archive ingested with the fake embedder, in a fresh folder; returns the index folder."""
     from index.ingest import ingest
 
     root = factory.mktemp(name)
-    shutil.copytree(DATA / "archive", root / "archive")
+    shutil.copytree(DATA / archive, root / "archive")
     ingest(root / "archive", root / "idx", "fake:64", lambda: fakes.fake_embedder("fake:64"))
     return root / "idx"
 

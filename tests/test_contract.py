@@ -40,11 +40,13 @@ def test_every_operation_has_examples_and_documented_errors(fake_server: str) ->
 
 
 def test_schemathesis_finds_no_server_errors_or_schema_violations(fake_server: str, tmp_path: Path) -> None:
+    # One worker: hypothesis parses lambdas with `ast` while drawing, and CPython 3.11.7's parser is not
+    # thread-safe ("AST constructor recursion depth mismatch", fixed in 3.11.8): two workers failed 1 run in 3.
     cmd = [
         sys.executable, "-m", "schemathesis.cli", "run", f"{fake_server}/openapi.json",
         "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
         "negative_data_rejection,unsupported_method",
-        "--phases", "examples,coverage,fuzzing", "--max-examples", "25", "--workers", "2",
+        "--phases", "examples,coverage,fuzzing", "--max-examples", "25", "--workers", "1",
         "--request-timeout", "30", "--suppress-health-check", "too_slow", "--seed", "1",
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
