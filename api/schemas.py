@@ -147,6 +147,25 @@ class RelatedOut(BaseModel):
     date: str
 
 
+class PeriodOut(BaseModel):
+    since: str
+    until: str
+    label: str
+
+
+class ValueOut(BaseModel):
+    value: float = Field(..., description="scales applied: 120億円 → 12000000000")
+    unit: str
+    text: str = Field(..., description="as written in the post")
+    date: str
+    n: int = Field(..., description="the citation marker of the post")
+
+
+class DisagreementOut(BaseModel):
+    measure: str
+    values: list[ValueOut]
+
+
 class AskOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -197,6 +216,11 @@ class AskOut(BaseModel):
     cached: bool = Field(False, description="served from the answer cache")
     fallback: str = Field(
         "", description="why no generated answer: timeout, failure, queue, refused, unsupported, off-topic, echo"
+    )
+    period: PeriodOut | None = Field(None, description="the posting period the question named, as searched")
+    as_of: str = Field("", description="for questions about the latest state: the date of the post it rests on")
+    disagreements: list[DisagreementOut] = Field(
+        default_factory=list, description="values the cited posts give differently for what was asked"
     )
 
 

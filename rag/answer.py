@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from datetime import date, datetime
 
 import numpy as np
 
@@ -17,6 +19,7 @@ from rag.answer_cache import AnswerMemo, QuestionMemo
 from rag.citations import Attributor, answer_sentences, complete_sentences
 from rag.config import AnswerConfig
 from rag.conversation import standalone
+from rag.dated import Dating, dated, newest_first
 from rag.engine import Engine
 from rag.evidence import Scorer, select_evidence
 from rag.filters import Filters
@@ -25,6 +28,7 @@ from rag.gate import ModelGate
 from rag.generate import LLMTimeout, ModelBusy, generate
 from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message, Usage
 from rag.passages import KeyPassage, key_passages
+from rag.periods import read_period, wants_latest, without_period
 from rag.prompts import NOT_IN_ARCHIVE, Lang, Source, build_messages, language_of
 from rag.query_terms import japanese_terms
 from rag.retrieve import Hit
@@ -40,11 +44,13 @@ def _related(hits: Sequence[Hit]) -> list[Related]:
 class Answerer:
     def __init__(
         self, engine: Engine, llm: LLM | None, config: AnswerConfig | None = None, gate: ModelGate | None = None,
-        memo: AnswerMemo | None = None,
+        memo: AnswerMemo | None = None, today: Callable[[], date] | None = None,
     ) -> None:  # fmt: skip
         self.engine, self.llm, self.config = engine, llm, config or AnswerConfig()
         self.gate = gate or ModelGate(1)
         self.memo = memo
+        # the day a question is asked in the site's timezone: 昨年 and last month are resolved against it
+        self.today = today or (lambda: datetime.now(engine.retriever.tz).date())
 
     def scorer(self) -> Scorer:
         return Scorer(self.engine.tokenize, self.engine.retriever.bm25.idf)
@@ -64,35 +70,60 @@ class Answerer:
         self, question: str, history: Sequence[Message] = (), filters: Filters | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:  # fmt: skip
-        cfg, t0 = self.config, time.perf_counter()
-        cancel = cancel or threading.Event()
+        """The answer's events; its end carries the dates: the period searched, the date of the post a
+        "latest" answer rests on, and values the cited posts disagree on (streamed as a last delta)."""
+        dating = Dating(read_period(question, self.today()), wants_latest(question))
+        if dating.period is not None and not (filters and (filters.since or filters.until)):
+            filters = replace(filters or Filters(), since=dating.period.since, until=dating.period.until)
         memo = self.memo.for_question(question, history, filters, self.engine.version) if self.memo else None
+        used: list[Source] = []
+        content = without_period(question, dating.period)  # 「先月の記事で」 scopes the search; it is not its subject
+        for event in self._stream(content, history, filters, cancel or threading.Event(), memo, dating, used):
+            if not isinstance(event, Done) or event.answer.cached:
+                yield event
+                continue
+            answer, extra = dated(event.answer, question, used, self.engine.tokenize, dating)
+            if extra and answer.mode == "generative":
+                yield Delta(extra)
+            if memo is not None:
+                memo.store(answer)
+            yield Done(answer)
+
+    def _stream(
+        self, question: str, history: Sequence[Message], filters: Filters | None, cancel: threading.Event,
+        memo: QuestionMemo | None, dating: Dating, used: list[Source],
+    ) -> Iterator[Event]:  # fmt: skip
+        cfg, t0 = self.config, time.perf_counter()
         if memo is not None and (replay := memo.exact()) is not None:
             yield from replay
             return
         lang = language_of(question)
         turn = standalone(question, history)
-        search = self.engine.search(turn.query, max(cfg.max_sources, cfg.evidence_pool, 5), filters)
-        hits = search.result.hits
+        # the newest relevant posts, when the latest is asked for, may rank below the evidence pool
+        depth = max(cfg.max_sources, cfg.evidence_pool, 5) * (2 if dating.latest else 1)
+        search = self.engine.search(turn.query, depth, filters)
+        hits = newest_first(search.result.hits, turn.query, self.scorer()) if dating.latest else search.result.hits
         timings = {"retrieve_ms": outcomes.ms(t0)}
         yield Sources(_related(hits))
         if lang == "en" and cfg.english_terms and self.llm is not None and not cancel.is_set():
             terms = japanese_terms(self.llm, self.gate, question, cfg, cancel)
             if terms:  # a second search, its BM25 leg reading the Japanese terms too
-                search = self.engine.search(turn.query, max(cfg.max_sources, cfg.evidence_pool, 5), filters, terms)
+                search = self.engine.search(turn.query, depth, filters, terms)
                 hits = search.result.hits
+                hits = newest_first(hits, turn.query, self.scorer()) if dating.latest else hits
             timings["terms_ms"] = outcomes.ms(t0)
         if memo is not None:
             memo.posts = _related(hits)
         related = _related(hits[:3])
         if search.not_in_archive or not hits:
-            yield self._keep(memo, Done(outcomes.refusal(lang, timings, t0, related)))
+            yield Done(outcomes.refusal(lang, timings, t0, related))
             return
         scorer = self.scorer()
         sources = select_evidence(
             question, hits, scorer, max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
             dense=self._dense_one, prefer_dense=lang == "en", pool=cfg.evidence_pool, favour_type=cfg.favour_type,
         )  # fmt: skip
+        used.extend(sources)
         if memo is not None and (replay := memo.similar(self.engine.embedder, sources)) is not None:
             yield from replay
             return
@@ -102,7 +133,7 @@ class Answerer:
             yield Passages(outcomes.quoted(keys, sources), timings["passage_ms"])
         quoted = [(k.source, k.text) for k in keys]
         if self.llm is None:
-            yield self._keep(memo, Done(outcomes.extractive(question, sources, scorer, lang, timings, t0, keys)))
+            yield Done(outcomes.extractive(question, sources, scorer, lang, timings, t0, keys))
             return
         if cancel.is_set():
             return  # the reader left before the model was asked: nothing to answer
@@ -138,7 +169,7 @@ class Answerer:
             done = Done(
                 outcomes.fallback(question, sources, scorer, lang, timings, t0, keys, usage, related, "refused")
             )
-            yield self._keep(memo, done)
+            yield done
             return
         yield from self._checked(checker, answer_sentences(pending), timings, t0)
         checked = checker.result()
@@ -147,20 +178,14 @@ class Answerer:
             done = Done(
                 outcomes.fallback(question, sources, scorer, lang, timings, t0, keys, usage, related, reason, checked)
             )
-            yield self._keep(memo, done)
+            yield done
             return
         timings["total_ms"] = outcomes.ms(t0)
         answer = outcomes.answer(checked, "generative", lang, timings, usage, [], outcomes.quoted(keys, sources))
-        yield self._keep(memo, Done(answer))
+        yield Done(answer)
 
     def _key_passages(self, question: str, sources: list[Source], scorer: Scorer, lang: Lang) -> list[KeyPassage]:
         return key_passages(question, sources, scorer, dense=self._dense_one, by_meaning=lang == "en")
-
-    @staticmethod
-    def _keep(memo: QuestionMemo | None, done: Done) -> Done:
-        if memo is not None:
-            memo.store(done.answer)
-        return done
 
     def _checked(
         self, checker: Attributor, sentences: list[str], timings: dict[str, float], t0: float

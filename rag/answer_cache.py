@@ -8,14 +8,17 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from index.embedding import Embedder
 from rag.cache import AnswerCache, question_key
+from rag.dated import Disagreement, Value
 from rag.filters import Filters
 from rag.llm.base import Message, Usage
+from rag.periods import Period
 from rag.prompts import Source
 from rag.types import Answer, Citation, Delta, Done, Event, Passages, Quoted, Related, Sources
 
@@ -60,7 +63,9 @@ class QuestionMemo:
     def store(self, answer: Answer) -> None:
         if answer.cached or answer.fallback in _NOT_KEPT:
             return
-        payload = json.dumps({"posts": [asdict(p) for p in self.posts], "answer": asdict(answer)}, ensure_ascii=False)
+        payload = json.dumps(
+            {"posts": [asdict(p) for p in self.posts], "answer": asdict(answer)}, ensure_ascii=False, default=str
+        )  # default=str: a period's days as YYYY-MM-DD
         self.memo.cache.put(self.key, self.version, payload, self.vector, self.evidence)
 
     def _replay(self, payload: str) -> list[Event] | None:
@@ -92,5 +97,15 @@ def _decode(d: dict[str, Any]) -> Answer:
             "related": [Related(**r) for r in d["related"]],
             "passages": [Quoted(**q) for q in d["passages"]],
             "usage": Usage(**d["usage"]),
+            "period": _period(d["period"]),
+            "disagreements": [
+                Disagreement(g["measure"], [Value(**v) for v in g["values"]]) for g in d["disagreements"]
+            ],
         }
     )
+
+
+def _period(d: dict[str, str] | None) -> Period | None:
+    if d is None:
+        return None
+    return Period(date.fromisoformat(d["since"]), date.fromisoformat(d["until"]), d["label"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from rag.retrieve import Hit
@@ -48,6 +49,11 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "usage": {"prompt_tokens": answer.usage.prompt_tokens, "completion_tokens": answer.usage.completion_tokens},
         "cached": answer.cached,
         "fallback": answer.fallback,
+        "period": answer.period.as_dict() if answer.period else None,
+        "as_of": answer.as_of,
+        "disagreements": [
+            {"measure": d.measure, "values": [asdict(v) for v in d.values]} for d in answer.disagreements
+        ],
     }
 
 

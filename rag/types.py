@@ -6,10 +6,14 @@ without importing the pipeline (and its models)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rag.llm.base import Usage
 from rag.prompts import Lang
+
+if TYPE_CHECKING:
+    from rag.dated import Disagreement
+    from rag.periods import Period
 
 Mode = Literal["generative", "extractive", "refusal"]
 NO_USAGE = Usage(0, 0)
@@ -66,6 +70,11 @@ class Answer:
     fallback: str = ""
     # Given by the question log when the answer went out over HTTP; feedback names it.
     id: str = ""
+    # The posting period searched (named in the question), the date of the post a "latest" answer rests
+    # on, and values the cited posts disagree on for what was asked.
+    period: Period | None = None
+    as_of: str = ""
+    disagreements: list[Disagreement] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

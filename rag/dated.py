@@ -1,0 +1,150 @@
+"""Dates on answers: the newest relevant posts first for questions about the latest state, and a closing
+note that says which period was searched, the date of the post the answer rests on, and where the
+cited posts give different values for what was asked (each with its date and marker)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
+
+from index.cleaning import split_sentences
+from index.sparse import JapaneseTokenizer
+from rag.evidence import Scorer
+from rag.figures import measure_key, readings
+from rag.periods import Period
+from rag.prompts import Lang, Source
+from rag.retrieve import Hit
+from rag.types import Answer, Citation
+
+# When the newest is wanted, a post counts as relevant if it carries this share of the question's term
+# weight that the best-matching post carries: fused ranks alone say little (RRF scores are all close).
+RELEVANT_SHARE = 0.75
+
+
+@dataclass(frozen=True)
+class Value:
+    value: float
+    unit: str
+    text: str
+    date: str
+    n: int
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    measure: str
+    values: list[Value]  # oldest first
+
+
+@dataclass(frozen=True)
+class Dating:
+    """What the question asked of time, carried to the end of the answer."""
+
+    period: Period | None = None
+    latest: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def newest_first(hits: Sequence[Hit], question: str, scorer: Scorer) -> list[Hit]:
+    """For "the most recent article on X": the relevant posts by date, newest first, the others after them."""
+    if not hits:
+        return []
+    terms = scorer.terms(question)
+    match = [scorer.overlap(terms, h.title + "\n" + "\n".join(p.text for p in h.passages)) for h in hits]
+    bar = RELEVANT_SHARE * max(match)
+    relevant = [h for h, m in zip(hits, match, strict=True) if m >= bar]
+    rest = [h for h, m in zip(hits, match, strict=True) if m < bar]
+    return sorted(relevant, key=lambda h: h.date, reverse=True) + rest
+
+
+class _Seen(NamedTuple):
+    source: Source
+    sentence: str
+    value: float
+    text: str
+    measure: str
+
+
+def disagreements(
+    question: str, sources: Sequence[Source], citations: list[Citation], tokenizer: JapaneseTokenizer
+) -> tuple[list[Disagreement], list[Citation]]:
+    """Measures the question names for which the sources give different values, and the citations
+    the note needs (the answer's own markers, plus new ones for sources it did not cite)."""
+    asked = measure_key(question)
+    groups: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
+    for s in sources:
+        for sentence in split_sentences(s.text):
+            for r in readings(sentence, tokenizer):
+                if measure_key(r.measure) in asked:
+                    groups[(measure_key(r.measure), r.unit)].append(_Seen(s, sentence, r.value, r.text, r.measure))
+    cites = list(citations)
+    marker = {c.source: c.n for c in cites}
+    out = []
+    for (_, unit), found in groups.items():
+        by_post: dict[str, _Seen] = {}
+        for seen in found:
+            by_post.setdefault(seen.source.source, seen)  # a post's first value for the measure
+        if len({v.value for v in by_post.values()}) < 2:
+            continue
+        values = []
+        for seen in sorted(by_post.values(), key=lambda v: v.source.date):
+            s = seen.source
+            if s.source not in marker:
+                marker[s.source] = max(marker.values(), default=0) + 1
+                cites.append(Citation(marker[s.source], s.source, s.url, s.title, s.date, seen.sentence))
+            values.append(Value(seen.value, unit, seen.text, s.date, marker[s.source]))
+        out.append(Disagreement(found[0].measure, values))
+    return out, cites
+
+
+def note(dating: Dating, answer: Answer, found: list[Disagreement], lang: Lang) -> str:
+    """The closing note, in the question's language; empty when there is nothing to say."""
+    parts = []
+    if found:
+        for d in found:
+            listed = "、".join(f"{v.text}（{v.date}）[{v.n}]" for v in d.values)
+            listed_en = ", ".join(f"{v.text} ({v.date}) [{v.n}]" for v in d.values)
+            parts.append(
+                f"なお、{d.measure}は記事によって値が異なります：{listed}。"
+                if lang == "ja"
+                else f"Note: the posts give different values for {d.measure}: {listed_en}."
+            )
+    if dating.latest and answer.citations and not answer.refused:
+        first = min(answer.citations, key=lambda c: c.n)
+        parts.append(
+            f"（{_ja_day(first.date)}の記事[{first.n}]による情報です）"
+            if lang == "ja"
+            else f"(As of the post of {first.date} [{first.n}].)"
+        )
+    if dating.period is not None:
+        p = dating.period
+        parts.append(
+            f"（{p.label}の記事から探しました：{p.since}〜{p.until}）"
+            if lang == "ja"
+            else f"(Searched the posts of {p.since} to {p.until}.)"
+        )
+    return "".join(parts) if lang == "ja" else " ".join(parts)
+
+
+def _ja_day(day: str) -> str:
+    y, m, d = day[:10].split("-")
+    return f"{int(y)}年{int(m)}月{int(d)}日"
+
+
+def dated(
+    answer: Answer, question: str, sources: Sequence[Source], tokenizer: JapaneseTokenizer, dating: Dating
+) -> tuple[Answer, str]:
+    """The answer with its dates: the note appended (returned too, to be streamed) and the fields set."""
+    found: list[Disagreement] = []
+    citations = answer.citations
+    if not answer.refused and len(sources) > 1:
+        found, citations = disagreements(question, sources, answer.citations, tokenizer)
+    answer = replace(answer, citations=citations)
+    text = note(dating, answer, found, answer.language)
+    if text and answer.answer:  # a refusal lists posts line by line: the note gets its own line
+        text = ("\n" if "\n" in answer.answer else "" if answer.language == "ja" else " ") + text
+    as_of = min(answer.citations, key=lambda c: c.n).date if dating.latest and answer.citations else ""
+    full = answer.answer + text
+    return replace(answer, answer=full, disagreements=found, period=dating.period, as_of=as_of), text
