@@ -49,6 +49,7 @@ class Answerer:
         self.engine, self.llm, self.config = engine, llm, config or AnswerConfig()
         self.gate = gate or ModelGate(1)
         self.memo = memo
+        self._vectors: dict[tuple[str, str], np.ndarray] = {}
         # the day a question is asked in the site's timezone: 昨年 and last month are resolved against it
         self.today = today or (lambda: datetime.now(engine.retriever.tz).date())
 
@@ -56,9 +57,20 @@ class Answerer:
         return Scorer(self.engine.tokenize, self.engine.retriever.bm25.idf)
 
     def dense(self, claims: list[str], texts: list[str]) -> np.ndarray:
+        """Cosines of claims (as queries) to texts (as passages). Vectors are kept for the answerer's life:
+        evidence selection, the key passage and the citation check score the same sentences, and on this
+        CPU each embedding costs about 0.1 s."""
         emb = self.engine.embedder
-        q = np.stack([emb.embed_query(c) for c in claims])
-        return q @ emb.embed_documents(texts).T
+        if len(self._vectors) > 4096:
+            self._vectors.clear()
+        for kind, items, embed in (("q", claims, None), ("d", texts, emb.embed_documents)):
+            missing = [t for t in dict.fromkeys(items) if (kind, t) not in self._vectors]
+            if not missing:
+                continue
+            vectors = embed(missing) if embed else [emb.embed_query(t) for t in missing]
+            self._vectors.update({(kind, t): np.asarray(v) for t, v in zip(missing, vectors, strict=True)})
+        q = np.stack([self._vectors[("q", c)] for c in claims])
+        return q @ np.stack([self._vectors[("d", t)] for t in texts]).T
 
     def ask(self, question: str, history: Sequence[Message] = (), filters: Filters | None = None) -> Answer:
         for event in self.stream(question, history, filters):

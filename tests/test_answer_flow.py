@@ -189,3 +189,21 @@ def test_a_model_that_fails_mid_answer_leaves_the_streamed_text_as_the_answer(en
     answer = events[-1].answer  # type: ignore[union-attr]
     assert streamed and answer.answer == streamed  # nothing withdrawn, nothing added after it
     assert answer.mode == "generative" and answer.fallback == "failure"
+
+
+def test_an_english_answer_embeds_each_evidence_sentence_once(engine: Engine) -> None:
+    """Evidence selection, the key passage and the citation check all score sentences by meaning for an
+    English question; the answerer keeps their vectors instead of embedding them again."""
+    embedded: list[str] = []
+    real = engine.embedder.embed_documents
+
+    def counting(texts: list[str]):  # type: ignore[no-untyped-def]
+        embedded.extend(texts)
+        return real(texts)
+
+    engine.embedder.embed_documents = counting  # type: ignore[method-assign]
+    try:
+        Answerer(engine, ScriptedLLM("fake:quote")).ask("How much inspection work did the visual inspection AI save?")
+    finally:
+        del engine.embedder.embed_documents
+    assert embedded and len(embedded) == len(set(embedded))
