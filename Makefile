@@ -103,17 +103,17 @@ $(STAMP)/browser:
 	fi
 	@mkdir -p $(STAMP) && touch $@
 
-# Debian's PostgreSQL server binaries, for the question-log tests against a real server (the test
-# fixture starts its own cluster on a loopback port and stops it; no system service is used).
-$(STAMP)/postgres:
-	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
-		echo "install: Debian's postgresql (for the question-log tests)"; \
+# Debian's PostgreSQL and Redis servers, for the question-log and shared-state tests against real
+# servers (the test fixtures start their own on loopback ports and stop them; no system service is used).
+$(STAMP)/servers:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+		echo "install: Debian's postgresql and redis-server (for the question-log and shared-state tests)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			postgresql >/dev/null; \
+			postgresql redis-server >/dev/null; \
 	fi
 	@mkdir -p $(STAMP) && touch $@
 
-test: install $(STAMP)/browser $(STAMP)/postgres
+test: install $(STAMP)/browser $(STAMP)/servers
 	$(MAKE) lint typecheck
 	RAG_MODELS_DIR=$(abspath $(MODELS)) $(PY) -m pytest -q
 

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field, replace
 from api.metrics import Metrics
 from api.queue import GenerationQueue
 from api.security import Keys, RateLimiter
+from api.shared_limits import SharedRateLimiter
 from index.embedding import Embedder, load_embedder
 from index.errors import ArchiveQAError
 from rag.answer import Answerer
 from rag.answer_cache import AnswerMemo
 from rag.cache import AnswerCache
+from rag.cache_redis import RedisAnswerCache
 from rag.engine import Engine
 from rag.gate import ModelGate
 from rag.llm.base import LLM
@@ -30,7 +32,7 @@ class Services:
     settings: Settings
     metrics: Metrics
     queue: GenerationQueue
-    limiter: RateLimiter
+    limiter: RateLimiter | SharedRateLimiter
     keys: Keys
     engine: Engine | None = None
     llm: LLM | None = None
@@ -44,15 +46,22 @@ class Services:
 
     @classmethod
     def start(cls, settings: Settings, metrics: Metrics | None = None) -> Services:
+        shared = settings.redis_url
+        limiter = (
+            SharedRateLimiter(settings.rate_limit_per_minute, shared)
+            if shared
+            else RateLimiter(settings.rate_limit_per_minute)
+        )
         s = cls(
             settings,
             metrics or Metrics(),
             GenerationQueue(settings.queue_size),
-            RateLimiter(settings.rate_limit_per_minute),
+            limiter,
             Keys(settings.api_keys, settings.admin_keys, settings.cors_origins),
         )
         if settings.cache_enabled:
-            cache = AnswerCache(settings.cache_file, settings.cache_max_entries, settings.cache_max_age_s)
+            size, age = settings.cache_max_entries, settings.cache_max_age_s
+            cache = RedisAnswerCache(shared, size, age) if shared else AnswerCache(settings.cache_file, size, age)
             s.memo = AnswerMemo(cache, settings.cache_similarity)
         s.log = QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)
         s.load()

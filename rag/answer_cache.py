@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from index.embedding import Embedder
-from rag.cache import AnswerCache, question_key
+from rag.cache import AnswerStore, question_key
 from rag.dated import Disagreement, Value
 from rag.filters import Filters
 from rag.llm.base import Message, Usage
@@ -27,7 +27,7 @@ _NOT_KEPT = {"timeout", "failure", "queue", "unavailable"}
 
 
 class AnswerMemo:
-    def __init__(self, cache: AnswerCache, similar: float) -> None:
+    def __init__(self, cache: AnswerStore, similar: float) -> None:
         self.cache, self.threshold = cache, similar
 
     def for_question(

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -52,11 +52,33 @@ def question_key(question: str, filters: object | None) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+class AnswerStore(Protocol):
+    """Where answers are kept: `AnswerCache` (SQLite, one machine) or `RedisAnswerCache` (replicas)."""
+
+    def get(self, key: str, version: str) -> CachedAnswer | None: ...
+    def similar(self, vector: np.ndarray, evidence: str, version: str, threshold: float) -> CachedAnswer | None: ...
+    def put(
+        self, key: str, version: str, payload: str, vector: np.ndarray | None = None, evidence: str = ""
+    ) -> None: ...
+    def keep_only(self, version: str) -> int: ...
+    def __len__(self) -> int: ...
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class CachedAnswer:
     payload: str  # the JSON text that was stored
     created: float  # unix time
     similarity: float  # 1.0 for an exact hit, else the cosine
+
+
+def nearest(stored: np.ndarray, query: np.ndarray) -> tuple[int, float]:
+    """The row of `stored` nearest `query` by cosine (unnormalized vectors welcome), and that cosine."""
+    rows = stored.astype(np.float64)
+    norms = np.linalg.norm(rows, axis=1) * float(np.linalg.norm(query))
+    cosines = np.divide(rows @ query, norms, out=np.full(len(rows), -1.0), where=norms > 0)
+    best = int(np.argmax(cosines))
+    return best, min(float(cosines[best]), 1.0)
 
 
 @contextlib.contextmanager
@@ -238,11 +260,7 @@ class AnswerCache:
             ]
             if not rows:
                 return None
-            stored = np.stack([np.frombuffer(row[3], dtype=np.float32) for row in rows]).astype(np.float64)
-            norms = np.linalg.norm(stored, axis=1) * query_norm
-            cosines = np.divide(stored @ query, norms, out=np.full(len(rows), -1.0), where=norms > 0)
-            best = int(np.argmax(cosines))
-            cosine = min(float(cosines[best]), 1.0)
+            best, cosine = nearest(np.stack([np.frombuffer(row[3], dtype=np.float32) for row in rows]), query)
             if not cosine >= threshold:
                 return None
             key, payload, created, _ = rows[best]

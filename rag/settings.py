@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     log_days: int = Field(90, ge=1, description="days a logged question and its rating are kept")
     gap_similarity: float = Field(0.9, gt=0, le=1, description="question cosine that groups gaps together")
 
+    # what replicas share (empty: each process keeps its own, as a single box needs)
+    redis_url: str = Field("", description="Redis for rate limits and the answer cache shared by replicas")
+
     # the HTTP service
     host: str = "127.0.0.1"
     port: int = 8000

@@ -5,14 +5,18 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import redis
 
 from rag.cache import AnswerCache, CachedAnswer, question_key
+from rag.cache_redis import RedisAnswerCache
 from rag.filters import Filters
+
+from .redis_server import redis_server
 
 ROOT = Path(__file__).parents[1]
 V1, V2 = "20250101-aaaa", "20250201-bbbb"
@@ -31,8 +35,43 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+Make = Callable[..., AnswerCache]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def make(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Iterator[Make]:
+    """The one contract both stores keep: the embedded SQLite file and the shared Redis."""
+    made: list[AnswerCache] = []
+
+    def build(max_entries: int = 100, max_age_s: float = 3600) -> AnswerCache:
+        if request.param == "sqlite":
+            c = AnswerCache(tmp_path / "data" / "answer-cache.sqlite", max_entries=max_entries, max_age_s=max_age_s,
+                            clock=clock)  # fmt: skip
+        else:
+            url = request.getfixturevalue("redis_url")
+            redis.Redis.from_url(url).flushdb()
+            c = RedisAnswerCache(url, max_entries=max_entries, max_age_s=max_age_s, clock=clock)  # type: ignore[assignment]
+        made.append(c)
+        return c
+
+    yield build
+    for c in made:
+        c.close()
+
+
 @pytest.fixture
-def cache(tmp_path: Path, clock: Clock) -> Iterator[AnswerCache]:
+def cache(make: Make) -> AnswerCache:
+    return make()
+
+
+@pytest.fixture
+def sqlite_cache(tmp_path: Path, clock: Clock) -> Iterator[AnswerCache]:
     c = AnswerCache(tmp_path / "data" / "answer-cache.sqlite", max_entries=100, max_age_s=3600, clock=clock)
     yield c
     c.close()
@@ -119,8 +158,8 @@ def test_entries_older_than_max_age_miss_and_are_removed(cache: AnswerCache, clo
     assert cache.get("another", V1) is not None
 
 
-def test_beyond_max_entries_the_least_recently_used_go(tmp_path: Path, clock: Clock) -> None:
-    cache = AnswerCache(tmp_path / "c.sqlite", max_entries=3, clock=clock)
+def test_beyond_max_entries_the_least_recently_used_go(make: Make, clock: Clock) -> None:
+    cache = make(max_entries=3)
     for key in ("a", "b", "c"):
         clock.now += 1
         cache.put(key, V1, key)
@@ -181,19 +220,19 @@ def test_similar_ignores_vectors_of_another_dimension(cache: AnswerCache) -> Non
     assert cache.similar(unit(1, 0), "e", V1, 0.0) is None
 
 
-def test_an_entry_written_by_another_process_is_read(cache: AnswerCache) -> None:
-    assert len(cache) == 0  # the parent's connection is open before the child writes
+def test_an_entry_written_by_another_process_is_read(sqlite_cache: AnswerCache) -> None:
+    assert len(sqlite_cache) == 0  # the parent's connection is open before the child writes
     child = (
         "import sys; from pathlib import Path; import numpy as np; from rag.cache import AnswerCache; "
         "c = AnswerCache(Path(sys.argv[1])); "
         "c.put('k', sys.argv[2], '\"from child\"', vector=np.array([0.6, 0.8], dtype=np.float32), evidence='e'); "
         "c.close()"
     )
-    subprocess.run([sys.executable, "-c", child, str(cache.path), V1], cwd=ROOT, check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", child, str(sqlite_cache.path), V1], cwd=ROOT, check=True, timeout=60)
     # The child wrote with the real clock; the fixture's clock is far in the past, so nothing is too old.
-    hit = cache.get("k", V1)
+    hit = sqlite_cache.get("k", V1)
     assert hit is not None and hit.payload == '"from child"'
-    hit = cache.similar(unit(0.6, 0.8), "e", V1, 0.99)
+    hit = sqlite_cache.similar(unit(0.6, 0.8), "e", V1, 0.99)
     assert hit is not None and hit.payload == '"from child"'
 
 
@@ -290,19 +329,19 @@ def test_newer_schema_is_dropped_and_recreated(tmp_path: Path) -> None:
     conn.close()
 
 
-def test_errors_while_in_use_are_misses_and_no_ops(cache: AnswerCache, caplog: pytest.LogCaptureFixture) -> None:
-    cache.put("k", V1, '"x"', vector=unit(1, 0), evidence="e")
-    with sqlite3.connect(cache.path) as other:
+def test_errors_while_in_use_are_misses_and_no_ops(sqlite_cache: AnswerCache, caplog: pytest.LogCaptureFixture) -> None:
+    sqlite_cache.put("k", V1, '"x"', vector=unit(1, 0), evidence="e")
+    with sqlite3.connect(sqlite_cache.path) as other:
         other.execute("DROP TABLE answers")  # e.g. someone "cleaning up" by hand
     other.close()
     with caplog.at_level(logging.WARNING, logger="rag.cache"):
-        assert cache.get("k", V1) is None
-        assert cache.similar(unit(1, 0), "e", V1, 0.5) is None
-        cache.put("k", V1, '"x"')
-        assert cache.keep_only(V1) == 0
-        assert len(cache) == 0
+        assert sqlite_cache.get("k", V1) is None
+        assert sqlite_cache.similar(unit(1, 0), "e", V1, 0.5) is None
+        sqlite_cache.put("k", V1, '"x"')
+        assert sqlite_cache.keep_only(V1) == 0
+        assert len(sqlite_cache) == 0
     assert len(caplog.records) == 5
-    assert all(str(cache.path) in r.getMessage() for r in caplog.records)
+    assert all(str(sqlite_cache.path) in r.getMessage() for r in caplog.records)
 
 
 def test_corruption_found_in_use_is_recovered(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -367,9 +406,36 @@ def test_unusable_location_gives_a_cache_that_misses_until_fixed(
     cache.close()
 
 
-def test_closed_cache_misses_quietly(cache: AnswerCache) -> None:
-    cache.put("k", V1, '"x"')
-    cache.close()
-    assert cache.get("k", V1) is None
-    cache.put("k2", V1, '"y"')
-    cache.close()
+def test_closed_cache_misses_quietly(sqlite_cache: AnswerCache) -> None:
+    sqlite_cache.put("k", V1, '"x"')
+    sqlite_cache.close()
+    assert sqlite_cache.get("k", V1) is None
+    sqlite_cache.put("k2", V1, '"y"')
+    sqlite_cache.close()
+
+
+def test_an_entry_written_by_another_replica_is_read_through_redis(redis_url: str) -> None:
+    redis.Redis.from_url(redis_url).flushdb()
+    child = (
+        "import sys; import numpy as np; from rag.cache_redis import RedisAnswerCache; "
+        "c = RedisAnswerCache(sys.argv[1]); "
+        "c.put('k', sys.argv[2], '\"from child\"', vector=np.array([0.6, 0.8], dtype=np.float32), evidence='e'); "
+        "c.close()"
+    )
+    subprocess.run([sys.executable, "-c", child, redis_url, V1], cwd=ROOT, check=True, timeout=60)
+    here = RedisAnswerCache(redis_url)
+    hit = here.get("k", V1)
+    assert hit is not None and hit.payload == '"from child"'
+    near = here.similar(np.array([0.6, 0.79]), "e", V1, 0.99)
+    assert near is not None and near.payload == '"from child"'
+
+
+def test_a_redis_that_is_down_gives_misses_and_no_ops(caplog: pytest.LogCaptureFixture) -> None:
+    from .servers import free_port
+
+    down = RedisAnswerCache(f"redis://127.0.0.1:{free_port()}/0")
+    with caplog.at_level(logging.WARNING):
+        down.put("k", V1, '"x"', vector=unit(1, 0), evidence="e")
+        assert down.get("k", V1) is None and down.similar(unit(1, 0), "e", V1, 0.5) is None
+        assert down.keep_only(V1) == 0 and len(down) == 0
+    assert "served as a miss" in caplog.text and "127.0.0.1" in caplog.text
