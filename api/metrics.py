@@ -22,6 +22,19 @@ class Metrics:
         self.answers = Counter("rag_answers_total", "answers by mode", ["mode"], registry=r)
         self.index = Gauge("rag_index_info", "the index version being served", ["version"], registry=r)
         self.rejected = Counter("rag_rejected_total", "requests refused", ["reason"], registry=r)
+        self.upstream_up = Gauge("rag_llm_upstream_up", "1 when the LLM upstream takes requests", ["upstream"],
+                                 registry=r)  # fmt: skip
+        self.upstream_in_flight = Gauge("rag_llm_upstream_in_flight", "requests at the LLM upstream", ["upstream"],
+                                        registry=r)  # fmt: skip
+        self.upstream_failed = Gauge("rag_llm_upstream_failed", "failures of the LLM upstream since start",
+                                     ["upstream"], registry=r)  # fmt: skip
+
+    def set_upstreams(self, states: list[dict[str, object]]) -> None:
+        for s in states:
+            name = str(s["name"])
+            self.upstream_up.labels(upstream=name).set(1 if s["up"] else 0)
+            self.upstream_in_flight.labels(upstream=name).set(float(s["in_flight"]))  # type: ignore[arg-type]
+            self.upstream_failed.labels(upstream=name).set(float(s["failed"]))  # type: ignore[arg-type]
 
     def set_index(self, version: str) -> None:
         self.index.clear()

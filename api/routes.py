@@ -201,8 +201,15 @@ async def readyz(request: Request) -> Response:
     if svc.engine is None:
         return JSONResponse({"error": "not_ready", "detail": svc.index_error or "loading"}, status_code=503)
     llm = svc.llm.name if svc.llm else f"unavailable: {svc.llm_error or 'disabled'} (extractive answers)"
-    return JSONResponse({"status": "ready", "index_version": svc.engine.version, "llm": llm,
-                         "embedder": svc.engine.embedder.name})  # fmt: skip
+    body: dict[str, object] = {
+        "status": "ready",
+        "index_version": svc.engine.version,
+        "llm": llm,
+        "embedder": svc.engine.embedder.name,
+    }
+    if upstreams := svc.upstreams():
+        body["upstreams"] = upstreams
+    return JSONResponse(body)
 
 
 @router.get("/metrics", tags=["operations"], response_class=Response, responses=ERRORS)
@@ -212,6 +219,7 @@ async def metrics(request: Request) -> Response:
     if svc.keys.required:
         operator(request)
     svc.metrics.queue_depth.set(svc.queue.depth)
+    svc.metrics.set_upstreams(svc.upstreams())
     return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -63,6 +63,7 @@ class Services:
             size, age = settings.cache_max_entries, settings.cache_max_age_s
             cache = RedisAnswerCache(shared, size, age) if shared else AnswerCache(settings.cache_file, size, age)
             s.memo = AnswerMemo(cache, settings.cache_similarity)
+        s.gate = ModelGate(settings.generation_slots)
         s.log = QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)
         s.load()
         if settings.watch_index_s > 0:
@@ -90,6 +91,11 @@ class Services:
     def answerer(self) -> Answerer:
         assert self.engine is not None
         return Answerer(self.engine, self.llm, self.settings.answer_config(), self.gate, self.memo)
+
+    def upstreams(self) -> list[dict[str, object]]:
+        """Each LLM server's state when answers go to several (RAG_LLM_URL=a,b)."""
+        states = getattr(self.llm, "states", None)
+        return states() if callable(states) else []
 
     def logged(self, question: str, answer: Answer) -> Answer:
         """The answer with its log id. A log that fails costs the record, never the reader's answer."""

@@ -38,7 +38,10 @@ class Settings(BaseSettings):
     # the language model
     llm_backend: str = Field("auto", description="auto | llama.cpp | openai | none (extractive answers only)")
     llm_gguf: Path | None = Field(None, description="GGUF for the embedded model (default: the installed one)")
-    llm_url: str = Field("", description="OpenAI-compatible server, e.g. http://localhost:11434 (Ollama)")
+    llm_url: str = Field(
+        "", description="OpenAI-compatible server(s), comma-separated: the least busy is used, a failing one rested"
+    )
+    llm_slots: int = Field(1, ge=1, le=64, description="parallel generations per LLM server (its slots)")
     llm_model: str = Field("", description="model name to request from RAG_LLM_URL")
     llm_api_key: str = Field("", description="bearer token for RAG_LLM_URL")
     llm_context: int = Field(4096, ge=512)
@@ -111,6 +114,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    @property
+    def generation_slots(self) -> int:
+        """Generations at once: one embedded llama.cpp context, or each server's slots."""
+        servers = len([u for u in self.llm_url.split(",") if u.strip()])
+        return self.llm_slots * servers if servers and self.llm_backend in ("auto", "openai") else 1
 
     @property
     def gguf_path(self) -> Path:

@@ -35,9 +35,15 @@ def _llamacpp(backend: str, options: LLMOptions) -> LLM:
 
 
 def _openai(backend: str, options: LLMOptions) -> LLM:
-    from rag.llm.openai_http import OpenAICompatibleLLM
+    from dataclasses import replace
 
-    return OpenAICompatibleLLM(options)
+    from rag.llm.openai_http import OpenAICompatibleLLM
+    from rag.llm.pool import UpstreamPool
+
+    urls = [u.strip() for u in options.url.split(",") if u.strip()]
+    if len(urls) <= 1:
+        return OpenAICompatibleLLM(options)
+    return UpstreamPool([OpenAICompatibleLLM(replace(options, url=u)) for u in urls])
 
 
 register_llm("llama.cpp", _llamacpp)
