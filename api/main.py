@@ -13,7 +13,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import desk, openai_compat, routes
+from api import admin, desk, openai_compat, routes
+from api.ingesting import NoArchive
 from api.metrics import Metrics
 from api.middleware import RequestContext
 from api.queue import QueueFull
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes.router)
     app.include_router(openai_compat.router)
     app.include_router(desk.router)
+    app.include_router(admin.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
@@ -89,6 +91,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def queue_full(request: Request, exc: QueueFull) -> JSONResponse:
         request.app.state.services.metrics.rejected.labels(reason="queue_full").inc()
         return _error(429, "queue_full", str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(NoArchive)
+    async def no_archive(request: Request, exc: NoArchive) -> JSONResponse:
+        return _error(409, "no_archive", str(exc))
 
     @app.exception_handler(UnknownAnswer)
     async def unknown_answer(request: Request, exc: UnknownAnswer) -> JSONResponse:

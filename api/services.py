@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass, field, replace
 
+from api.ingesting import Ingester
 from api.metrics import Metrics
 from api.queue import GenerationQueue
 from api.security import Keys, RateLimiter
@@ -42,6 +43,7 @@ class Services:
     memo: AnswerMemo | None = None
     embedder: Embedder | None = None  # loaded once, kept while no index exists yet
     log: QuestionLog | None = None
+    ingester: Ingester | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -66,9 +68,19 @@ class Services:
         s.gate = ModelGate(settings.generation_slots)
         s.log = QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)
         s.load()
+        s.ingester = Ingester(settings.archive, settings.index_path, settings.embedding_model, s._embedder, s.reload,
+                              settings.max_post_bytes)  # fmt: skip
         if settings.watch_index_s > 0:
             threading.Thread(target=s._watch, name="index-watch", daemon=True).start()
+        if settings.watch_archive and settings.archive is not None:
+            args = (settings.watch_archive_s, s._stop)
+            threading.Thread(target=s.ingester.watch, args=args, name="archive-watch", daemon=True).start()
         return s
+
+    def _embedder(self) -> Embedder:
+        if self.embedder is None:
+            self.embedder = load_embedder(self.settings.embedding_model, self.settings.embedder_options())
+        return self.embedder
 
     def load(self) -> None:
         try:

@@ -47,12 +47,25 @@ def paraphrase(llm: LLM, q: Question) -> str:
     return re.sub(r"^(言い換え|書き換え|質問|Question|Rewritten question)\s*[:：]\s*", "", line).strip()
 
 
+def is_paraphrase(original: str, candidate: str) -> bool:
+    """The small model sometimes answers instead of rewording (「Soraは2021年10月に発表され…」): only a
+    question that adds no figure of its own counts."""
+    if not candidate or candidate == original or not re.search(r"[？?]$|か。?$", candidate):
+        return False
+    return set(re.findall(r"\d+", candidate)) <= set(re.findall(r"\d+", original))
+
+
+_PLAIN = [("ていますか？", "ている？"), ("ましたか？", "たか？"), ("ですか？", "？")]
+
+
 def reworded(q: Question) -> str:
-    """A plain-for-polite rewording (or the reverse), the commonest near-duplicate in a chat widget."""
+    """A plain-for-polite rewording, the commonest near-duplicate in a chat widget."""
     if q.lang == "en":
         return "Could you tell me: " + q.question[0].lower() + q.question[1:]
-    plain = re.sub(r"(ですか|ますか|でしょうか)？$", "？", q.question)
-    return plain if plain != q.question else q.question.rstrip("？?") + "について教えてください。"
+    for polite, plain in _PLAIN:
+        if q.question.endswith(polite):
+            return q.question[: -len(polite)] + plain
+    return "教えてください：" + q.question
 
 
 def cos(a: np.ndarray, b: np.ndarray) -> float:
@@ -69,7 +82,8 @@ def main() -> None:
     llm = load_llm("llama.cpp", settings.llm_options())
     assert llm is not None
     embedder = load_embedder(settings.embedding_model, settings.embedder_options())
-    pairs = [(q, paraphrase(llm, q), reworded(q)) for q in questions]
+    written = [(q, paraphrase(llm, q)) for q in questions]
+    pairs = [(q, p if is_paraphrase(q.question, p) else "", reworded(q)) for q, p in written]
     vec = {text: np.asarray(embedder.embed_query(text), dtype=np.float32)
            for q, p, r in pairs for text in (q.question, p, r) if text}  # fmt: skip
     positives = [cos(vec[q.question], vec[t]) for q, p, r in pairs for t in (p, r) if t and t != q.question]
@@ -104,7 +118,11 @@ def main() -> None:
         "gap_similarity": gap,
         "gap_theme_f1": next(r["theme_f1"] for r in rows if r["threshold"] == gap),
         "table": rows,
-        "examples": [{"question": q.question, "paraphrase": p, "reworded": r} for q, p, r in pairs[:10]],
+        "paraphrases_rejected": sum(1 for (_, p), (_, kept, _) in zip(written, pairs, strict=True) if p and not kept),
+        "pairs": [
+            {"question": q.question, "model_wrote": w, "paraphrase": p, "reworded": r}
+            for (q, w), (_, p, r) in zip(written, pairs, strict=True)
+        ],
     }
     write(args.out, figures, "python -m bench.calibrate_similarity")
 

@@ -173,6 +173,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # The app reads its settings from the environment; the flags override them there.
     if args.index:
         os.environ["RAG_INDEX_DIR"] = str(args.index)
+    if args.watch:
+        if not (args.watch / "_posts").is_dir():
+            raise SystemExit(f"error: {args.watch} has no _posts/ folder: give the Jekyll site folder to --watch")
+        os.environ["RAG_ARCHIVE"], os.environ["RAG_WATCH_ARCHIVE"] = str(args.watch), "true"
     host, port = args.host or settings.host, args.port or settings.port
     from_api = "api.main:serve_app"  # by name: rag must not import api (imports flow api → rag → index)
     # Behind a proxy, the client address (rate limits, public readers) comes from X-Forwarded-For, but only
@@ -223,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=Path, help="index folder (default: data/index)")
     p.add_argument("--host", help="default 127.0.0.1 (RAG_HOST)")
     p.add_argument("--port", type=int, help="default 8000 (RAG_PORT)")
+    p.add_argument("--watch", type=Path, metavar="ARCHIVE_DIR",
+                   help="ingest this archive whenever a post changes, through the loaded embedder")  # fmt: skip
     p.set_defaults(func=_serve)
     cli_desk.register(sub)
     return parser

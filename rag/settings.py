@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     # only ever stops abuse, never a request the schema allows.
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     watch_index_s: float = Field(2.0, ge=0, description="how often to look for a new index version; 0 = never")
+    watch_archive: bool = Field(False, description="ingest RAG_ARCHIVE whenever its posts change (rag serve --watch)")
+    watch_archive_s: float = Field(1.0, gt=0, description="how often the watched archive is looked at")
 
     @field_validator("api_keys", "admin_keys", "cors_origins", mode="before")
     @classmethod

@@ -1,0 +1,98 @@
+"""Ingest inside the running service: `POST /v1/admin/ingest` and `rag serve --watch` run the normal
+incremental ingest of the configured archive with the embedder the server already holds (loading it
+in a new process is most of a one-post `rag ingest`), publish atomically, and switch to the new
+version at once; other replicas see `CURRENT` change on their next poll."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.embedding import Embedder
+from index.errors import ArchiveQAError
+from index.ingest import ingest
+from index.posts import post_files
+
+log = logging.getLogger("api")
+
+
+class NoArchive(ArchiveQAError):
+    """The service was not told which archive to ingest."""
+
+
+@dataclass
+class IngestRun:
+    started: float
+    trigger: str  # "request" or "watch"
+    finished: float = 0.0
+    summary: dict[str, Any] | None = None
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        state = "running" if not self.finished else "failed" if self.error else "done"
+        seconds = round((self.finished or time.time()) - self.started, 3)
+        return {"state": state, "trigger": self.trigger, "seconds": seconds, "summary": self.summary,
+                "error": self.error}  # fmt: skip
+
+
+class Ingester:
+    """One ingest at a time; a request that arrives during a run waits for the next one to cover its
+    change (a run that started before the edit may have missed it)."""
+
+    def __init__(
+        self, archive: Path | None, index_root: Path, embedder_name: str, embedder: Callable[[], Embedder],
+        after: Callable[[], object], max_post_bytes: int,
+    ) -> None:  # fmt: skip
+        self.archive, self.index_root, self.embedder_name = archive, index_root, embedder_name
+        self.embedder, self.after, self.max_post_bytes = embedder, after, max_post_bytes
+        self._lock = threading.Lock()  # held for the length of a run
+        self.last: IngestRun | None = None
+
+    def run(self, trigger: str) -> IngestRun:
+        if self.archive is None:
+            raise NoArchive("the service has no archive to ingest: set RAG_ARCHIVE (or start it with --watch DIR)")
+        with self._lock:
+            run = self.last = IngestRun(time.time(), trigger)
+            try:
+                summary = ingest(self.archive, self.index_root, self.embedder_name, self.embedder,
+                                 max_post_bytes=self.max_post_bytes)  # fmt: skip
+                run.summary = {**summary.as_dict(), "version": summary.version}
+                self.after()  # this replica serves the new version before the request returns
+            except ArchiveQAError as exc:
+                run.error = str(exc)
+                log.error("ingest (%s) failed: %s", trigger, exc)
+            finally:
+                run.finished = time.time()
+            return run
+
+    def watch(self, every_s: float, stop: threading.Event) -> None:
+        """Polls the archive's post files (names, sizes, times) and ingests when they change."""
+        seen = self._fingerprint()
+        while not stop.wait(every_s):
+            try:
+                now = self._fingerprint()
+                if now != seen:
+                    seen = now
+                    self.run("watch")
+            except Exception:  # a vanished folder must not end the watch for the life of the process
+                log.exception("archive watch failed; still watching")
+
+    def _fingerprint(self) -> frozenset[tuple[str, int, int]]:
+        assert self.archive is not None
+        out = set()
+        for source, path in post_files(self.archive):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            out.add((source, st.st_size, st.st_mtime_ns))
+        config = self.archive / "_config.yml"
+        if config.exists():
+            st = config.stat()
+            out.add(("_config.yml", st.st_size, st.st_mtime_ns))
+        return frozenset(out)
