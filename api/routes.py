@@ -207,6 +207,8 @@ async def readyz(request: Request) -> Response:
         "llm": llm,
         "embedder": svc.engine.embedder.name,
     }
+    if svc.engine.retriever.lexical_only:
+        body["retrieval"] = "lexical only (BM25): the index's vectors are still being computed"
     if upstreams := svc.upstreams():
         body["upstreams"] = upstreams
     return JSONResponse(body)

@@ -83,6 +83,20 @@ class Ingest:
     progress: bool = False
     batch_texts: int = EMBED_BATCH
     max_post_bytes: int = 2 * 1024 * 1024  # RAG_MAX_POST_BYTES: larger files are not blog posts
+    # A fresh index is first published without vectors (BM25 only, in about a minute for the full
+    # archive), so a new deployment answers long before embedding ends (about 75 minutes here).
+    lexical_first: bool = True
+
+    def __post_init__(self) -> None:
+        load = self.load_embedder
+        held: list[Embedder] = []
+
+        def once() -> Embedder:  # both stages of a fresh ingest use one loaded model
+            if not held:
+                held.append(load())
+            return held[0]
+
+        self.load_embedder = once
 
     def settings(self) -> dict[str, object]:
         """What decides how posts become chunks and tokens; a change re-chunks every post."""
@@ -94,6 +108,9 @@ class Ingest:
         with folder.writer_lock():
             base = None if self.rebuild else folder.current()
             manifest = Manifest.read(base) if base else None
+            lexical_base = bool(manifest and manifest.extra.get("lexical_only"))
+            if lexical_base:  # a fresh ingest stopped after its first stage: its vectors are still to do
+                base, manifest = None, None
             old: dict[str, str] = {}
             if manifest and base:
                 manifest.check_embedder(base, self.embedder_name)
@@ -111,6 +128,8 @@ class Ingest:
                 took = round(time.monotonic() - start, 3)
                 return IngestSummary(**counts, chunks_total=manifest.chunks, chunks_embedded=0, seconds=took,
                                      version=manifest.version)  # fmt: skip
+            if base is None and self.lexical_first and not lexical_base:
+                self._publish_lexical(folder, scan)
             built = self._build_and_publish(folder, base, manifest, scan)
             took = round(time.monotonic() - start, 3)
             return IngestSummary(**counts, chunks_total=built.chunks, chunks_embedded=int(built.extra["embedded"]),
@@ -154,6 +173,30 @@ class Ingest:
         post = parse_post(source, raw, site)
         return post, chunk_blocks(post.source, clean_body(post.body), self.cfg)
 
+    def _publish_lexical(self, folder: IndexFolder, scan: _Scan) -> Manifest:
+        """Stage one of a fresh ingest: posts, chunks and BM25, an empty vector index of the right size."""
+        build = folder.new_build(None)
+        try:
+            dim = self.load_embedder().dim
+            with closing(docstore.connect(build / DOCSTORE)) as conn:
+                self._add_posts(conn, None, None, scan, dim, None)
+                build_bm25(conn, build)
+                posts, chunks = (
+                    int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in ("posts", "chunks")
+                )
+            write_dense(empty_dense(dim), build)
+            built = Manifest(
+                version=new_version_name(), created=time.time(), embedder=self.embedder_name, dim=dim,
+                chunking=self.settings(), posts=posts, chunks=chunks,
+                extra={"embedded": 0, "lexical_only": True, "timezone": SiteConfig.load(self.archive).timezone},
+            )  # fmt: skip
+            folder.publish(build, built)
+            log.warning("published %s without vectors (BM25 only) while the %d chunks are embedded", built.version,
+                        chunks)  # fmt: skip
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+        return built
+
     def _build_and_publish(
         self, folder: IndexFolder, base: Path | None, manifest: Manifest | None, scan: _Scan
     ) -> Manifest:
@@ -188,9 +231,11 @@ class Ingest:
         return built
 
     def _add_posts(
-        self, conn: sqlite3.Connection, dense: faiss.Index, cache: EmbeddingCache, scan: _Scan, dim: int,
-        embedder: Embedder | None,
+        self, conn: sqlite3.Connection, dense: faiss.Index | None, cache: EmbeddingCache | None, scan: _Scan,
+        dim: int, embedder: Embedder | None,
     ) -> int:  # fmt: skip
+        """Posts, chunks and their BM25 tokens into the docstore; their vectors into `dense` (from the cache
+        or the embedder) unless `dense` is None (the lexical stage)."""
         vocab = Vocab(conn)
         posts = scan.changed
         embedded = done_chunks = 0
@@ -203,9 +248,9 @@ class Ingest:
             pairs = [(p, c) for p, cs in pending for c in cs]
             texts = [c.embed_text(p.title) for p, c in pairs]
             hashes = [c.embed_hash(p.title) for p, c in pairs]
-            vectors = cache.get_many(self.embedder_name, hashes, dim)
-            missing = [j for j, h in enumerate(hashes) if h not in vectors]
-            if missing:
+            vectors = cache.get_many(self.embedder_name, hashes, dim) if cache is not None else {}
+            missing = [j for j, h in enumerate(hashes) if h not in vectors] if dense is not None else []
+            if missing and cache is not None:
                 embedder = embedder or self.load_embedder()
                 fresh = embedder.embed_documents([texts[j] for j in missing])
                 cache.put_many(self.embedder_name, [hashes[j] for j in missing], fresh)
@@ -216,7 +261,8 @@ class Ingest:
                     docstore.insert_post(conn, p)
                 tokens = [vocab.encode(self.tokenize(t)).tobytes() for t in texts]
                 ids = docstore.insert_chunks(conn, [c for _, c in pairs], hashes, tokens)
-            add_vectors(dense, ids, np.stack([vectors[h] for h in hashes]) if hashes else np.zeros((0, dim)))
+            if dense is not None:
+                add_vectors(dense, ids, np.stack([vectors[h] for h in hashes]) if hashes else np.zeros((0, dim)))
             done_chunks += len(pairs)
             bar.update(len(pending))
             bar.set_postfix(chunks=done_chunks, embedded=embedded)

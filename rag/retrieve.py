@@ -106,7 +106,13 @@ class Retriever:
         cls, root: Path, embedder: Embedder, tokenize: Callable[[str], list[str]], config: RetrievalConfig | None = None
     ) -> Retriever:
         snapshot = Snapshot.open(root, embedder=embedder.name, dim=embedder.dim)
+        if snapshot.manifest.extra.get("lexical_only"):  # the first stage of a fresh ingest: no vectors yet
+            config = replace(config or RetrievalConfig(), mode="sparse")
         return cls(snapshot, BM25Index.load(snapshot.path, snapshot.conn), embedder, tokenize, config)
+
+    @property
+    def lexical_only(self) -> bool:
+        return bool(self.snapshot.manifest.extra.get("lexical_only"))
 
     def with_config(self, **changes: object) -> Retriever:
         return Retriever(self.snapshot, self.bm25, self.embedder, self.tokenize, replace(self.config, **changes))  # type: ignore[arg-type]
