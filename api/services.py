@@ -21,6 +21,7 @@ from rag.engine import Engine
 from rag.gate import ModelGate
 from rag.llm.base import LLM
 from rag.llm.registry import load_llm
+from rag.llm.server import ManagedServer, find_binary
 from rag.questionlog import QuestionLog, database_url
 from rag.settings import Settings
 from rag.types import Answer
@@ -44,6 +45,7 @@ class Services:
     embedder: Embedder | None = None  # loaded once, kept while no index exists yet
     log: QuestionLog | None = None
     ingester: Ingester | None = None
+    server: ManagedServer | None = None  # llama-server, when RAG_LLM_SERVER
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -95,10 +97,23 @@ class Services:
             log.error("index not loaded: %s", exc)
             return
         try:
-            self.llm = load_llm(self.settings.llm_backend, self.settings.llm_options())
+            self.llm = (
+                self._llm_server()
+                if self.settings.llm_server
+                else load_llm(self.settings.llm_backend, self.settings.llm_options())
+            )
         except ArchiveQAError as exc:
             self.llm_error = str(exc)
             log.error("LLM unavailable, answers will be extractive: %s", exc)
+
+    def _llm_server(self) -> LLM:
+        """llama.cpp's server as a child of this process, with RAG_LLM_SLOTS parallel slots."""
+        st = self.settings
+        if self.server is None:
+            self.server = ManagedServer(find_binary(st.llama_server), st.gguf_path, st.llm_slots, st.llm_context,
+                                        st.cpu_threads, st.data_dir / "log")  # fmt: skip
+            self.server.start()
+        return load_llm("openai", replace(st.llm_options(), url=self.server.url, model="local"))  # type: ignore[return-value]
 
     def answerer(self) -> Answerer:
         assert self.engine is not None
@@ -148,5 +163,7 @@ class Services:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.server is not None:
+            self.server.stop()
         if self.log is not None:
             self.log.close()

@@ -177,6 +177,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         if not (args.watch / "_posts").is_dir():
             raise SystemExit(f"error: {args.watch} has no _posts/ folder: give the Jekyll site folder to --watch")
         os.environ["RAG_ARCHIVE"], os.environ["RAG_WATCH_ARCHIVE"] = str(args.watch), "true"
+    if args.llm_server:
+        os.environ["RAG_LLM_SERVER"] = "true"
     host, port = args.host or settings.host, args.port or settings.port
     from_api = "api.main:serve_app"  # by name: rag must not import api (imports flow api → rag → index)
     # Behind a proxy, the client address (rate limits, public readers) comes from X-Forwarded-For, but only
@@ -229,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="default 8000 (RAG_PORT)")
     p.add_argument("--watch", type=Path, metavar="ARCHIVE_DIR",
                    help="ingest this archive whenever a post changes, through the loaded embedder")  # fmt: skip
+    p.add_argument("--llm-server", action="store_true",
+                   help="run llama.cpp's llama-server (RAG_LLM_SLOTS parallel slots) as a managed child")  # fmt: skip
     p.set_defaults(func=_serve)
     cli_desk.register(sub)
     return parser

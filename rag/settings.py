@@ -42,6 +42,8 @@ class Settings(BaseSettings):
         "", description="OpenAI-compatible server(s), comma-separated: the least busy is used, a failing one rested"
     )
     llm_slots: int = Field(1, ge=1, le=64, description="parallel generations per LLM server (its slots)")
+    llm_server: bool = Field(False, description="run llama.cpp's llama-server as a child (rag serve --llm-server)")
+    llama_server: str = Field("", description="the llama-server binary (default: the one make install built)")
     llm_model: str = Field("", description="model name to request from RAG_LLM_URL")
     llm_api_key: str = Field("", description="bearer token for RAG_LLM_URL")
     llm_context: int = Field(4096, ge=512)
@@ -120,6 +122,8 @@ class Settings(BaseSettings):
     @property
     def generation_slots(self) -> int:
         """Generations at once: one embedded llama.cpp context, or each server's slots."""
+        if self.llm_server:
+            return self.llm_slots
         servers = len([u for u in self.llm_url.split(",") if u.strip()])
         return self.llm_slots * servers if servers and self.llm_backend in ("auto", "openai") else 1
 

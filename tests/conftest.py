@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import pytest
 from rag.llm import gguf
 from tests import fakes
 
-from .servers import ROOT, free_port, log_file, wait_until
+from .servers import child_server, free_port, llama_cpp_server_cmd
 
 DATA = Path(__file__).parent / "data"
 fakes.register()
@@ -55,14 +53,6 @@ GGUF = models_dir() / gguf.DEFAULT_NAME
 def llama_server() -> Iterator[str]:
     """llama-cpp-python's own OpenAI-compatible server on the installed GGUF: the HTTP backend's peer."""
     port = free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(GGUF), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", "1024", "--n_threads", "2"]  # fmt: skip
-    log = log_file("llama-server-")
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=sink)
-    try:
-        wait_until(f"http://127.0.0.1:{port}/v1/models", proc, timeout=120, log=log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    url = f"http://127.0.0.1:{port}"
+    with child_server(llama_cpp_server_cmd(GGUF, port), url, "/v1/models", "llama-server-"):
+        yield url

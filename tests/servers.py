@@ -45,8 +45,43 @@ def log_file(prefix: str) -> Path:
 
 
 @contextmanager
+def child_server(
+    cmd: list[str], url: str, ready: str, prefix: str, timeout: float = 120
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Any server as a child process: its output in a log file, ready when `url + ready` answers, then
+    terminated (killed if it lingers)."""
+    log = log_file(prefix)
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=sink)
+    try:
+        wait_until(url + ready, proc, timeout, log)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def llama_cpp_server_cmd(gguf: Path, port: int, context: int = 1024, threads: int = 2) -> list[str]:
+    """llama-cpp-python's OpenAI-compatible server on a GGUF."""
+    return [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port",
+            str(port), "--n_ctx", str(context), "--n_threads", str(threads)]  # fmt: skip
+
+
+@contextmanager
 def rag_server(env: dict[str, str], fakes: bool = False, timeout: float = 180) -> Iterator[str]:
     """`rag serve` on a free port; with `fakes`, the test fakes are registered in the server process."""
+    with rag_process(env, fakes, timeout) as (url, _):
+        yield url
+
+
+@contextmanager
+def rag_process(
+    env: dict[str, str], fakes: bool = False, timeout: float = 180
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The same, with the process (for tests that kill it)."""
     port = free_port()
     module = "tests.run_cli" if fakes else "rag.cli"
     # a fresh answer cache per server: a test must see the model answer, not an earlier run's cache
@@ -54,15 +89,6 @@ def rag_server(env: dict[str, str], fakes: bool = False, timeout: float = 180) -
     full_env = {**os.environ, "RAG_WATCH_INDEX_S": "0", "RAG_CACHE_PATH": str(state / "answers.sqlite"),
                 "RAG_DATABASE_URL": f"sqlite:///{state / 'questions.sqlite'}", **env}  # fmt: skip
     cmd = [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    log = log_file("rag-server-")
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=sink, stderr=sink)
-    try:
-        wait_until(f"http://127.0.0.1:{port}/readyz", proc, timeout, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    url = f"http://127.0.0.1:{port}"
+    with child_server(cmd, url, "/readyz", "rag-server-", timeout, env=full_env) as proc:
+        yield url, proc

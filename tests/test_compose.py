@@ -36,3 +36,20 @@ def test_the_image_runs_the_same_install_and_serves() -> None:
     assert "make install" in dockerfile and '"serve"' in dockerfile
     for path in ("index", "rag", "api"):
         assert f"COPY {path} ./{path}" in dockerfile
+
+
+def test_the_scale_profile_puts_nginx_before_two_replicas_sharing_redis_postgres_and_one_llm_server() -> None:
+    services = compose()["services"]
+    scale = {name for name, svc in services.items() if svc.get("profiles") == ["scale"]}
+    assert scale == {"nginx", "replica", "indexer", "llm", "redis", "postgres"}
+    replica = services["replica"]
+    assert replica["deploy"]["replicas"] == 2
+    assert replica["volumes"] == ["index-data:/data:ro"]  # the index is shared read-only; the indexer writes it
+    env = replica["environment"]
+    assert env["RAG_REDIS_URL"].startswith("redis://redis:") and env["RAG_DATABASE_URL"].startswith("postgresql://")
+    assert env["RAG_LLM_URL"] == "http://llm:8080"
+    assert "server replica:8000" in services["nginx"]["environment"]["RAG_UPSTREAMS"]
+    assert all("healthcheck" in services[s] for s in ("replica", "llm", "redis", "postgres"))
+    assert "--watch" in services["indexer"]["command"] and "index-data:/data" in services["indexer"]["volumes"]
+    template = (ROOT / "deploy" / "nginx-rag.conf.template").read_text(encoding="utf-8")
+    assert "${RAG_UPSTREAMS}" in template and "proxy_next_upstream error timeout" in template

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from .conftest import GGUF, fake_index
-from .servers import ROOT, free_port, log_file, rag_server, wait_until
+from .servers import child_server, free_port, llama_cpp_server_cmd, rag_server
 
 QUESTIONS = ["外観検査AIの導入で検査工数は何%削減されましたか？", "LLMの推論コストは量子化でどれだけ下がりましたか？",
              "エッジAIチップを選ぶときの観点は？"]  # fmt: skip
@@ -23,22 +23,13 @@ QUESTIONS = ["外観検査AIの導入で検査工数は何%削減されました
 
 @pytest.fixture
 def two_llm_servers() -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs, urls = [], []
-    try:
+    with ExitStack() as stack:
+        procs = []
         for _ in range(2):
             port = free_port()
-            cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(GGUF), "--host", "127.0.0.1",
-                   "--port", str(port), "--n_ctx", "2048", "--n_threads", "1"]  # fmt: skip
-            log = log_file("llm-upstream-")
-            with open(log, "wb") as sink:
-                procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=sink))
-            urls.append(f"http://127.0.0.1:{port}")
-            wait_until(f"{urls[-1]}/v1/models", procs[-1], timeout=120, log=log)
+            cmd = llama_cpp_server_cmd(GGUF, port, context=2048, threads=1)
+            procs.append(stack.enter_context(child_server(cmd, f"http://127.0.0.1:{port}", "/v1/models", "llm-up-")))
         yield procs
-    finally:
-        for p in procs:
-            p.kill()
-            p.wait(timeout=20)
 
 
 @pytest.mark.slow
