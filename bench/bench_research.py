@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/research.json")
     parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=7, help="which 20 figures are drawn for the manual check")
     args = parser.parse_args()
     started = time.perf_counter()
     engine = Engine(Settings(), index=args.index)
@@ -43,7 +44,7 @@ def main() -> None:
                      "changes": len(result.changes), "disagreements": len(result.disagreements)})  # fmt: skip
         times.append(result.took_ms)
         figures += [(topic, f) for f in result.figures]
-    sample = random.Random(7).sample(figures, min(SAMPLE, len(figures)))
+    sample = random.Random(args.seed).sample(figures, min(SAMPLE, len(figures)))
     write(
         args.out,
         {
@@ -53,9 +54,10 @@ def main() -> None:
             "research_ms": latency(times),
             "runs": runs,
             "figures_total": len(figures),
+            "seed": args.seed,
             "sample_for_manual_check": [{"topic": t, **asdict(f)} for t, f in sample],
         },
-        f"python -m bench.bench_research --index {args.index}",
+        f"python -m bench.bench_research --index {args.index} --seed {args.seed}",
     )
 
 

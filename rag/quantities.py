@@ -15,7 +15,7 @@ SCALES = {
 _UNITS = (
     ("pct", r"%|パーセント|percent\b|per cent\b"),
     ("jpy", r"円|yen\b|jpy\b"),
-    ("usd", r"ドル|dollars?\b|usd\b"),
+    ("usd", r"(?:米|US\s?)?ドル|dollars?\b|usd\b"),
     ("eur", r"ユーロ|euros?\b|eur\b"),
     ("mm2", r"mm2|mm²|平方ミリ(?:メートル)?|square millimet(?:er|re)s?"),
     ("m2", r"m2\b|m²|平方メートル|square met(?:er|re)s?"),
