@@ -75,8 +75,11 @@ def _ready(url: str) -> bool:
         return False
 
 
+AUTH = {"Authorization": f"Bearer {OPERATOR}"}  # with an operator key set, every endpoint wants a key
+
+
 def _finds(url: str, word: str) -> bool:
-    hits = httpx.post(f"{url}/v1/search", json={"query": word, "k": 1}, timeout=30).json()["hits"]
+    hits = httpx.post(f"{url}/v1/search", json={"query": word, "k": 1}, headers=AUTH, timeout=30).json()["hits"]
     return bool(hits) and word in hits[0]["text"]
 
 
@@ -94,7 +97,7 @@ def edit_to_search(index: Path, archive: Path, edits: int) -> dict[str, object]:
             text = post.read_text(encoding="utf-8")
             post.write_text(text.rstrip() + f"\n\nこの記事では{word}にも触れます。\n", encoding="utf-8")
             t0 = time.monotonic()
-            r = httpx.post(f"{a}/v1/admin/ingest", headers={"Authorization": f"Bearer {OPERATOR}"}, timeout=600)
+            r = httpx.post(f"{a}/v1/admin/ingest", headers=AUTH, timeout=600)
             answered = time.monotonic() - t0
             while not _finds(a, word):
                 time.sleep(0.02)
@@ -120,7 +123,8 @@ def first_lexical(archive: Path) -> dict[str, object]:
                 time.sleep(0.2)
             served = time.monotonic() - t0
             ready = httpx.get(f"{url}/readyz", timeout=5).json()
-            hits = httpx.post(f"{url}/v1/search", json={"query": "生成AI 市場規模", "k": 3}, timeout=30).json()["hits"]
+            search = {"query": "生成AI 市場規模", "k": 3}
+            hits = httpx.post(f"{url}/v1/search", json=search, headers=AUTH, timeout=30).json()["hits"]
         finally:
             ingest.send_signal(signal.SIGINT)
             ingest.wait(timeout=60)
