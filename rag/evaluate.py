@@ -130,6 +130,7 @@ def answer_record(answerer: Answerer, q: Question) -> dict[str, Any]:
     """The fields of `rag ask --json`, plus what grading needs."""
     answer = answerer.ask(q.question)
     record = answer_json(answer)
+    record.pop("id")  # an answer's log id (empty here) must not overwrite the question's id
     g = grade(answer.answer, q.answer) if q.answerable else None
     passage = " ".join(p.text for p in answer.passages)
     pg = grade(passage, q.answer) if q.answerable and passage else None

@@ -186,3 +186,20 @@ def test_eval_counts_the_questions_the_relevance_model_flags(index: Path, tmp_pa
     assert report["metrics"]["unanswerable"] == {"n": 2, "flagged_not_in_archive": 0.5}
     assert report["metrics"]["answerable_flagged_not_in_archive"] == 0.0
     assert report["metrics"]["answerable"]["hit@1"] == 1.0
+
+
+def test_eval_with_answers_keeps_each_questions_id(index: Path, tmp_path: Path) -> None:
+    gold = write_questions(tmp_path / "questions.jsonl")
+    env = {
+        **os.environ,
+        "RAG_EMBEDDING_MODEL": "fake:64",
+        "RAG_LLM_BACKEND": "fake:quote",
+        "RAG_CACHE_ENABLED": "false",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.run_cli", "eval", str(tmp_path / "questions.jsonl"), "--index", str(index),
+         "--answers", "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    records = json.loads(proc.stdout)["questions"]
+    assert [r["id"] for r in records] == list(gold) and all("answer" in r for r in records)
