@@ -35,12 +35,13 @@ class AnswerMemo:
     ) -> QuestionMemo | None:
         if history:  # a follow-up's answer depends on the conversation, not only on its words
             return None
-        return QuestionMemo(self, question, question_key(question, filters), version)
+        return QuestionMemo(self, question, question_key(question, filters), version, repr(filters or None))
 
 
 class QuestionMemo:
-    def __init__(self, memo: AnswerMemo, question: str, key: str, version: str) -> None:
+    def __init__(self, memo: AnswerMemo, question: str, key: str, version: str, scope: str = "None") -> None:
         self.memo, self.question, self.key, self.version = memo, question, key, version
+        self.scope = scope  # the filters: an answer made within other filters may cite posts outside these
         self.started = time.perf_counter()
         self.posts: list[Related] = []
         self.vector: np.ndarray | None = None
@@ -51,10 +52,10 @@ class QuestionMemo:
         return self._replay(hit.payload) if hit else None
 
     def similar(self, embedder: Embedder, sources: Sequence[Source]) -> list[Event] | None:
-        """A near-duplicate wording hits only when it also selected the same evidence: the same posts in
-        the same order and the same passage of the first. (The passages quoted from weaker posts shift
-        with every wording, which would make near-duplicates never hit.)"""
-        identity = [s.source for s in sources] + [sources[0].text if sources else ""]
+        """A near-duplicate wording hits only when it also selected the same first source: the same post
+        and passage, which the answer and its key passage rest on. (Which weaker posts fill the other
+        places, and what is quoted from them, shifts with every wording: near-duplicates would never hit.)"""
+        identity = [self.scope, *([sources[0].source, sources[0].text] if sources else [""])]
         self.evidence = hashlib.sha256("\x1f".join(identity).encode()).hexdigest()
         self.vector = np.asarray(embedder.embed_query(self.question), dtype=np.float32)
         hit = self.memo.cache.similar(self.vector, self.evidence, self.version, self.memo.threshold)

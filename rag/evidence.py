@@ -81,16 +81,20 @@ def select_evidence(
         sentences = _sentences(hit)
         if not sentences:
             continue
-        scores = np.array([scorer.overlap(q_terms, s) for s in sentences])
-        by_meaning = dense is not None and (prefer_dense or scores.max(initial=0.0) < 0.25)
+        lexical = np.array([scorer.overlap(q_terms, s) for s in sentences])
+        scores = lexical
+        by_meaning = dense is not None and (prefer_dense or lexical.max(initial=0.0) < 0.25)
         if by_meaning:
             assert dense is not None
             scores = dense(question, sentences)
-        if kind != "any":
-            bonus = _TYPE_BONUS_DENSE if by_meaning else _TYPE_BONUS
-            scores = scores + bonus * np.array([has(s, kind) for s in sentences])
+        typed = np.array([has(s, kind) for s in sentences]) if kind != "any" else np.zeros(len(sentences))
+        scores = scores + (_TYPE_BONUS_DENSE if by_meaning else _TYPE_BONUS) * typed
         best = int(np.argmax(scores)) if scores.size and scores.max() > 0 else 0
-        found.append((float(scores[best]), rank, hit, _window(sentences, scores, best, chars_per_source)))
+        # Posts compete on one scale: cosines (0.8-0.9 for any on-topic sentence) would outbid every word
+        # match, so a post read by meaning only because its words barely meet the question competes with
+        # its word score; only when every post is read by meaning (an English question) do cosines compete.
+        rival = float(scores[best]) if prefer_dense else float(lexical[best] + _TYPE_BONUS * typed[best])
+        found.append((rival, rank, hit, _window(sentences, scores, best, chars_per_source)))
     if len(found) > max_sources:
         found = sorted(found, key=lambda f: (-f[0] + _RANK_PRIOR * f[1], f[1]))[:max_sources]
     sources: list[Source] = []

@@ -164,3 +164,26 @@ def test_a_follow_up_is_searched_with_the_previous_question(engine: Engine) -> N
     answerer(engine, compact_headers=False).ask("それで工数はどれだけ減った？", history)
     assert "\n[1] 製造業のAI活用事例" in "\n" + llm.prompts[-1][-1].content.split("Sources:\n", 1)[1]
     assert "Earlier question in this conversation: 製造業で外観検査AIを導入した事例は？" in llm.prompts[-1][-1].content
+
+
+def test_a_post_that_matches_the_words_is_not_outbid_by_cosines_of_posts_read_by_meaning(engine: Engine) -> None:
+    """Posts whose words barely meet the question are read by meaning; their cosines (0.8-0.9 for any
+    on-topic sentence) must not outbid the word score of the post that states the answer."""
+    from datetime import datetime
+
+    import numpy as np
+
+    from rag.evidence import select_evidence
+    from rag.retrieve import Hit, Passage
+
+    def hit(rank: int, name: str, text: str) -> Hit:
+        return Hit(rank, 0.1, name, f"https://blog.example.jp/{name}/", name, datetime(2025, 9, 1), (), (),
+                   (Passage(rank, (), text, 0.1),))  # fmt: skip
+
+    hits = [hit(0, "answer", "外観検査AIの導入で検査工数を42%削減しました。"),
+            *(hit(i, f"other{i}", "天気のよい日には散歩をしたくなります。") for i in range(1, 5))]  # fmt: skip
+    cosines = lambda q, sentences: np.full(len(sentences), 0.95)  # noqa: E731
+    question = "外観検査AIで検査工数は何%減りましたか？"
+    sources = select_evidence(question, hits, Answerer(engine, None).scorer(), max_sources=1, chars_per_source=120,
+                              dense=cosines, pool=5, favour_type=True)  # fmt: skip
+    assert [s.source for s in sources] == ["answer"]
