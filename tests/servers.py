@@ -46,13 +46,13 @@ def log_file(prefix: str) -> Path:
 
 @contextmanager
 def child_server(
-    cmd: list[str], url: str, ready: str, prefix: str, timeout: float = 120
+    cmd: list[str], url: str, ready: str, prefix: str, timeout: float = 120, env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Any server as a child process: its output in a log file, ready when `url + ready` answers, then
     terminated (killed if it lingers)."""
     log = log_file(prefix)
     with open(log, "wb") as sink:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=sink)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=sink, stderr=sink)
     try:
         wait_until(url + ready, proc, timeout, log)
         yield proc
