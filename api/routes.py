@@ -211,7 +211,7 @@ async def readyz(request: Request) -> Response:
         body["retrieval"] = "lexical only (BM25): the index's vectors are still being computed"
     if svc.server is not None and svc.server.proc is not None:
         body["llm_server"] = {"pid": svc.server.proc.pid, "restarts": svc.server.restarts,
-                              "slots": svc.settings.llm_slots, "url": svc.server.url}  # fmt: skip
+                              "slots": svc.settings.slots, "url": svc.server.url}  # fmt: skip
     if upstreams := svc.upstreams():
         body["upstreams"] = upstreams
     return JSONResponse(body)

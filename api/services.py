@@ -110,7 +110,7 @@ class Services:
         """llama.cpp's server as a child of this process, with RAG_LLM_SLOTS parallel slots."""
         st = self.settings
         if self.server is None:
-            self.server = ManagedServer(find_binary(st.llama_server), st.gguf_path, st.llm_slots, st.llm_context,
+            self.server = ManagedServer(find_binary(st.llama_server), st.gguf_path, st.slots, st.llm_context,
                                         st.cpu_threads, st.data_dir / "log")  # fmt: skip
             self.server.start()
         return load_llm("openai", replace(st.llm_options(), url=self.server.url, model="local"))  # type: ignore[return-value]
