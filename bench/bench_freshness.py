@@ -94,7 +94,7 @@ def edit_to_search(index: Path, archive: Path, edits: int) -> dict[str, object]:
         while not (_ready(a) and _ready(b)):
             time.sleep(0.2)
         for i in range(edits):
-            post, word = posts[(i * 997) % len(posts)], f"鮮度計測語{i}号"
+            post, word = posts[(i * 997) % len(posts)], f"zqfresh{i}xk"  # one BM25 term no post holds
             text = post.read_text(encoding="utf-8")
             post.write_text(text.rstrip() + f"\n\nこの記事では{word}にも触れます。\n", encoding="utf-8")
             t0 = time.monotonic()
