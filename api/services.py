@@ -20,6 +20,7 @@ from rag.cache_redis import RedisAnswerCache
 from rag.engine import Engine
 from rag.gate import ModelGate
 from rag.llm.base import LLM
+from rag.llm.openai_http import OpenAICompatibleLLM
 from rag.llm.registry import load_llm
 from rag.llm.server import ManagedServer, find_binary
 from rag.questionlog import QuestionLog, database_url
@@ -113,7 +114,7 @@ class Services:
             self.server = ManagedServer(find_binary(st.llama_server), st.gguf_path, st.slots, st.llm_context,
                                         st.cpu_threads, st.data_dir / "log")  # fmt: skip
             self.server.start()
-        return load_llm("openai", replace(st.llm_options(), url=self.server.url, model="local"))  # type: ignore[return-value]
+        return OpenAICompatibleLLM(replace(st.llm_options(), url=self.server.url, model="local"))
 
     def answerer(self) -> Answerer:
         assert self.engine is not None

@@ -10,9 +10,12 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.questionlog import QuestionLog
 
 T = TypeVar("T")
 
@@ -59,7 +62,7 @@ def _research(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _log(settings: Settings) -> Any:
+def _log(settings: Settings) -> QuestionLog:
     from rag.questionlog import QuestionLog, database_url
 
     return QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)
