@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 BlockKind = Literal["heading", "text", "table", "code"]
+# Bumped when a rule change alters the text of posts that did not change: an index built by an older
+# version re-chunks every post on its next ingest (unchanged chunks keep their cached vectors).
+CLEANING_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ _INLINE = [
 ]
 # A flattened body keeps its markdown inline: " --- ", " ### 見出し 本文", " - [link](...)".
 _FLAT_THRESHOLD = 1500
+# A shorter line is flattened too when a heading or a rule sits inside it after text: a short post saved
+# as one line would otherwise keep its markup, or lose everything when its line opens with a heading
+# that reads as boilerplate (関連記事). Table rows ("| --- |") are not.
+_INLINE_BLOCK = re.compile(r"\S\s+(?:#{1,6}\s|-{3,}(?:\s|$))")
 _PREFIX_MIN = 30  # shorter paragraphs may legitimately start another one
 _SENTENCE_MIN = 15  # shorter sentences ("その通りです。") may legitimately recur
 # A sentence ends at 。！？!? (with any closing brackets after them) or at a line break.
@@ -74,10 +81,12 @@ _HEADING_MAX = 80  # longer "headings" are paragraphs that lost their line break
 
 
 def unflatten(body: str) -> str:
-    """Restore line structure in bodies that were saved as one very long line."""
+    """Restore line structure in bodies that were saved as one very long line, or as a shorter line
+    with headings or rules inside it."""
     out: list[str] = []
     for line in body.split("\n"):
-        if len(line) < _FLAT_THRESHOLD:
+        flat = len(line) >= _FLAT_THRESHOLD or (_INLINE_BLOCK.search(line) and not line.lstrip().startswith("|"))
+        if not flat:
             out.append(line)
             continue
         for pattern, repl in _FLAT_RULES:

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from index import docstore
 from index.chunking import Chunk, ChunkingConfig, chunk_blocks
-from index.cleaning import clean_body
+from index.cleaning import CLEANING_VERSION, clean_body
 from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder
 from index.errors import NothingIngested
@@ -100,7 +100,8 @@ class Ingest:
 
     def settings(self) -> dict[str, object]:
         """What decides how posts become chunks and tokens; a change re-chunks every post."""
-        return {**self.cfg.as_dict(), "tokenizer": getattr(self.tokenize, "name", "custom")}
+        return {**self.cfg.as_dict(), "tokenizer": getattr(self.tokenize, "name", "custom"),
+                "cleaning": CLEANING_VERSION}  # fmt: skip
 
     def run(self) -> IngestSummary:
         start = time.monotonic()

@@ -86,6 +86,21 @@ def test_a_one_line_body_is_split_into_paragraphs_and_headings() -> None:
     }
 
 
+def test_a_short_one_line_post_is_split_where_headings_and_rules_sit_inside_it() -> None:
+    body = "最初の文です。 二つ目の文です。 ### 小見出し 見出しの後の本文です。 --- ### あわせて読みたい - [A](/a/)"
+    assert text_of(body) == "最初の文です。\n\n二つ目の文です。\n\n### 小見出し\n\n見出しの後の本文です。"
+
+
+def test_a_short_one_line_post_opening_with_a_heading_keeps_its_content() -> None:
+    # read as one heading line, the whole post went with its closing boilerplate
+    body = "## 概要 最初の文です。 二つ目の文です。 --- *※本記事にはアフィリエイトリンクを含みます*"
+    assert text_of(body) == "## 概要\n\n最初の文です。\n\n二つ目の文です。"
+
+
+def test_table_separator_rows_are_not_read_as_rules() -> None:
+    assert text_of("| 項目 | 値 |\n| --- | --- |\n| 売上 | 10 |") == "| 項目 | 値 |\n| --- | --- |\n| 売上 | 10 |"
+
+
 def test_unflatten_leaves_ordinary_lines_alone() -> None:
     assert unflatten("短い行。 次の文。") == "短い行。 次の文。"
 

@@ -70,6 +70,27 @@ def test_an_edited_post_re_embeds_only_its_own_changed_chunks(
     assert any("45%削減" in t for t in texts) and not any("42%削減" in t for t in texts)
 
 
+def test_new_cleaning_rules_re_chunk_every_post_and_re_embed_only_changed_chunks(
+    archive: Path, tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.cleaning
+    import index.ingest
+
+    first = run(archive, tmp_path / "idx")
+    # a rule change that alters one sentence of one post, shipped with a new cleaning version
+    clean = index.cleaning.clean_body
+    monkeypatch.setattr(index.ingest, "clean_body", lambda body: clean(body.replace("42%削減", "45%削減")))
+    monkeypatch.setattr(index.ingest, "CLEANING_VERSION", index.cleaning.CLEANING_VERSION + 1)
+    fake.embedded = 0
+    s = run(archive, tmp_path / "idx")
+    assert s.version != first.version and s.posts_updated == 9  # every post re-read, none of them edited
+    assert s.chunks_embedded == fake.embedded == 1  # the others' vectors came from the cache
+    snap = Snapshot.open(tmp_path / "idx")
+    texts = [c.text for c in snap.chunks(snap.chunk_ids.tolist()).values()]
+    snap.close()
+    assert any("45%削減" in t for t in texts)
+
+
 def test_a_deleted_post_leaves_the_index(archive: Path, tmp_path: Path, fake: HashingEmbedder) -> None:
     run(archive, tmp_path / "idx")
     victim = next((archive / "_posts").glob("2026-01-15-2-*.md"))
