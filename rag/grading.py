@@ -1,7 +1,8 @@
 """Does an answer contain the gold answer's key facts? Numbers (after width, commas and units are
 normalized: 700億 = 70 billion, 8,028億円 = 802.8 billion yen), Latin-script names and quoted or
 katakana names. An answer is correct when it has every number of the gold answer; a gold answer
-without numbers needs at least half of its names instead."""
+without numbers needs at least half of its names instead, and one with neither (a short span of kanji
+and kana, as most of JaQuAD's: 広東省, 薩摩藩) must appear in the answer as it stands."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def numbers(text: str, mantissas: bool = False) -> set[float]:
         if mantissas and q.scaled:
             values.add(round(q.mantissa, 6))
     return values
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[\s「」『』]", "", normalize(text)).lower()
 
 
 def names(text: str) -> set[str]:
@@ -62,5 +67,11 @@ def grade(answer: str, gold: str) -> Grade:
     wanted = names(main)
     text = normalize(answer).lower()
     named = sum(1 for n in wanted if n.lower() in text)
-    correct = found == len(need) if need else bool(wanted) and named * 2 >= len(wanted)
+    if need:
+        correct = found == len(need)
+    elif wanted:
+        correct = named * 2 >= len(wanted)
+    else:  # before 2026-12-02 such a gold answer was never matched: 80 of the 200 JaQuAD questions
+        span = _plain(main)
+        correct = bool(span) and span in _plain(answer)
     return Grade(correct, found, len(need), named, len(wanted))

@@ -55,3 +55,12 @@ def test_grading_reads_figures_across_scales_and_languages() -> None:
     assert grade("The model has 70 billion parameters.", "700億パラメータ").correct
     assert not grade("The model has 700 billion parameters.", "700億パラメータ").correct
     assert grade("売上高は8,028億円でした。", "8028億円").correct
+
+
+def test_a_gold_answer_of_kanji_and_kana_alone_must_appear_in_the_answer() -> None:
+    from rag.grading import grade
+
+    assert grade("江戸時代の銅山は別子銅山です[1]。", "別子銅山").correct
+    assert grade("その矢筒は「靫」と呼ばれる[1]。", "「靫」").correct
+    assert not grade("江戸時代の銅山は足尾銅山です[1]。", "別子銅山").correct
+    assert not grade("", "別子銅山").correct
