@@ -52,7 +52,15 @@ def probabilities(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
 def threshold_for(p_pos: np.ndarray, archive: np.ndarray) -> float:
     """The highest threshold that flags at most MAX_FLAGGED_POSITIVES of the positives on every archive:
     a reader meets the false refusals of the archive they ask, not an average over archives."""
-    return min(float(np.quantile(p_pos[archive == a], MAX_FLAGGED_POSITIVES, method="lower")) for a in set(archive))
+    return min(_cut(p_pos[archive == a]) for a in set(archive))
+
+
+def _cut(p: np.ndarray) -> float:
+    """Halfway between the last positive flagged and the first one kept: a cut at a positive's own
+    probability flags it as soon as the stored (rounded) weights move it down by 1e-6."""
+    s = np.sort(p)
+    i = int(np.floor(MAX_FLAGGED_POSITIVES * (len(s) - 1)))  # numpy's "lower" quantile
+    return float((s[i - 1] + s[i]) / 2) if i > 0 else float(s[0]) / 2
 
 
 def main() -> None:

@@ -21,3 +21,11 @@ def test_the_threshold_flags_at_most_five_percent_of_each_archives_positives() -
     # pooled, the big archive would have let the small one's weakest 8 of 40 (20%) be flagged
     pooled = float(np.quantile(p, MAX_FLAGGED_POSITIVES, method="lower"))
     assert float((small < pooled).mean()) > 0.15
+
+
+def test_the_threshold_keeps_a_margin_from_the_positives_on_both_sides() -> None:
+    p = np.linspace(0.1, 0.9, 41)  # 5% of 41: two flagged
+    t = threshold_for(p, np.array(["a"] * 41))
+    assert int((p < t).sum()) == 2
+    # the stored weights are rounded: probabilities moving by 1e-4 flag neither more nor fewer
+    assert int((p - 1e-4 < t).sum()) == int((p + 1e-4 < t).sum()) == 2
