@@ -1,0 +1,78 @@
+"""How often the evidence the model reads holds the gold answer, over the evidence budget (sources 1-3 ×
+characters per source 80-300), on dev and on the JaQuAD questions; no model is asked, so the whole grid
+takes minutes where one answered point takes 5-30. It bounds what any model can answer from that prompt;
+`rag eval --answers` at chosen points measures what ours does (docs/answers.md).
+
+    python -m bench.evidence_budget [--index data/bench/ingest-index]
+        [--jaquad data/bench/jaquad/questions-200.jsonl --jaquad-index data/bench/jaquad/index]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, add_questions_arg, write
+from rag.answer import Answerer
+from rag.engine import Engine
+from rag.evidence import select_evidence
+from rag.grading import grade
+from rag.prompts import build_messages, language_of
+from rag.settings import Settings
+
+SOURCES = (1, 2, 3)
+CHARS = (80, 120, 160, 200, 300)
+
+
+def grid(engine: Engine, questions: list[dict[str, Any]], settings: Settings) -> dict[str, dict[str, float]]:
+    answerer = Answerer(engine, None, settings.answer_config())
+    cfg, scorer = answerer.config, answerer.scorer()
+    hits = {q["id"]: engine.search(q["question"], max(cfg.evidence_pool, 5)).result.hits for q in questions}
+    out = {}
+    for n in SOURCES:
+        for chars in CHARS:
+            held, prompt = 0, []
+            for q in questions:
+                lang = language_of(q["question"])
+                sources = select_evidence(
+                    q["question"], hits[q["id"]], scorer, max_sources=n, chars_per_source=chars,
+                    dense=answerer._dense_one, prefer_dense=lang == "en", pool=cfg.evidence_pool,
+                    favour_type=cfg.favour_type,
+                )  # fmt: skip
+                held += grade(" ".join(s.text for s in sources), q["answer"]).correct
+                prompt.append(len(build_messages(q["question"], sources, lang, compact=True)[1].content))
+            prompt.sort()
+            out[f"{n}x{chars}"] = {
+                "evidence_holds_answer": round(held / len(questions), 4),
+                "user_prompt_chars_p50": prompt[len(prompt) // 2],
+            }
+            print(f"{n} × {chars}: {out[f'{n}x{chars}']}", flush=True)
+    return out
+
+
+def answerable(path: Path) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if r.get("answerable", True)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=None)
+    add_questions_arg(parser)
+    parser.add_argument("--jaquad", type=Path, default=ROOT / "data/bench/jaquad/questions-200.jsonl")
+    parser.add_argument("--jaquad-index", type=Path, default=ROOT / "data/bench/jaquad/index")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/evidence-budget.json")
+    args = parser.parse_args()
+    settings = Settings()
+    blog = Engine(settings, index=args.index)
+    figures: dict[str, Any] = {"dev": grid(blog, answerable(args.questions), settings)}
+    if args.jaquad.is_file():  # python -m bench.jaquad_questions writes it
+        jaquad = Engine(settings, index=args.jaquad_index, embedder=blog.embedder)
+        figures["jaquad"] = grid(jaquad, answerable(args.jaquad), settings)
+    write(args.out, figures, "python -m bench.evidence_budget")
+
+
+if __name__ == "__main__":
+    main()
