@@ -1,0 +1,72 @@
+"""Why answerable questions were answered wrongly in a stored `rag eval --answers --json` run: each one is
+put in the first stage that lost it, so the counts add up to the misses.
+
+- flagged: the not-in-archive signal refused before the model was asked;
+- retrieval: no gold post among the posts evidence is drawn from (top 5);
+- evidence: a gold post was there, but the evidence the model read does not hold the gold answer;
+- model refused: the evidence holds the answer and the model replied NOT_IN_ARCHIVE (or its sentences
+  failed the checks);
+- model wrong: the evidence holds the answer and the model wrote something else.
+
+    python -m bench.failures bench/results/answers-dev-scale-free.json [--index data/bench/ingest-index]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.common import add_questions_arg
+from rag.answer import Answerer
+from rag.engine import Engine
+from rag.evaluate import load_questions
+from rag.evidence import select_evidence
+from rag.grading import grade
+from rag.prompts import language_of
+from rag.settings import Settings
+
+
+def stage(record: dict[str, Any], holds: bool) -> str:
+    if record["flagged_not_in_archive"]:
+        return "flagged"
+    if record["gold_rank"] is None or record["gold_rank"] > 5:
+        return "retrieval"
+    if not holds:
+        return "evidence"
+    return "model refused" if record["refused"] or record["mode"] != "generative" else "model wrong"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("result", type=Path)
+    parser.add_argument("--index", type=Path, default=None)
+    add_questions_arg(parser)
+    args = parser.parse_args()
+    result = json.loads(args.result.read_text(encoding="utf-8"))
+    gold = {q.id: q for q in load_questions(args.questions)}
+    settings = Settings()
+    engine = Engine(settings, index=args.index)
+    answerer = Answerer(engine, None, settings.answer_config())
+    cfg, scorer = answerer.config, answerer.scorer()
+    stages: dict[str, list[str]] = {}
+    for record in result["questions"]:
+        q = gold[record["id"]]
+        if not q.answerable or record["correct"]:
+            continue
+        lang = language_of(q.question)
+        hits = engine.search(q.question, max(cfg.evidence_pool, 5)).result.hits
+        sources = select_evidence(
+            q.question, hits, scorer, max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
+            dense=answerer._dense_one, prefer_dense=lang == "en", pool=cfg.evidence_pool, favour_type=cfg.favour_type,
+        )  # fmt: skip
+        holds = grade(" ".join(s.text for s in sources), q.answer).correct
+        stages.setdefault(stage(record, holds), []).append(record["id"])
+    counts = Counter({k: len(v) for k, v in stages.items()})
+    print(json.dumps({"missed": sum(counts.values()), "by_stage": stages}, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
