@@ -131,8 +131,8 @@ class Answerer:
             yield Done(outcomes.refusal(lang, timings, t0, related))
             return
         scorer = self.scorer()
-        sources = select_evidence(
-            question, hits, scorer, max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
+        sources = select_evidence(  # a follow-up's evidence is scored with the question it follows, as it is searched
+            turn.query, hits, scorer, max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
             dense=self._dense_one, prefer_dense=lang == "en", pool=cfg.evidence_pool, favour_type=cfg.favour_type,
         )  # fmt: skip
         used.extend(sources)
@@ -154,8 +154,8 @@ class Answerer:
         text, pending, usage = "", "", NO_USAGE
         messages = build_messages(question, sources, lang, turn.context, compact=cfg.compact_headers)
         try:
-            for item in generate(self.llm, self.gate, messages, cfg, cancel, _grammar(3) if cfg.grammar else None,
-                                 timings):  # fmt: skip
+            grammar = _grammar(len(sources)) if cfg.grammar else None
+            for item in generate(self.llm, self.gate, messages, cfg, cancel, grammar, timings):
                 if isinstance(item, Usage):
                     usage = item
                     continue

@@ -28,8 +28,8 @@ class RetrievalConfig:
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    max_sources: int = 3
-    chars_per_source: int = 120
+    max_sources: int = 2
+    chars_per_source: int = 200
     max_tokens: int = 160
     first_token_s: float = 30.0  # no first token this long after the model started on it: extractive
     total_s: float = 120.0
