@@ -85,8 +85,8 @@ def unflatten(body: str) -> str:
     with headings or rules inside it."""
     out: list[str] = []
     for line in body.split("\n"):
-        flat = len(line) >= _FLAT_THRESHOLD or (_INLINE_BLOCK.search(line) and not line.lstrip().startswith("|"))
-        if not flat:
+        inline = _INLINE_BLOCK.search(line) is not None and not line.lstrip().startswith("|")
+        if len(line) < _FLAT_THRESHOLD and not inline:
             out.append(line)
             continue
         for pattern, repl in _FLAT_RULES:
