@@ -10,14 +10,14 @@ takes minutes where one answered point takes 5-30. It bounds what any model can 
 from __future__ import annotations
 
 import argparse
-import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, add_questions_arg, write
 from rag.answer import Answerer
 from rag.engine import Engine
-from rag.evidence import select_evidence
+from rag.evaluate import Question, load_questions
 from rag.grading import grade
 from rag.prompts import build_messages, language_of
 from rag.settings import Settings
@@ -26,23 +26,20 @@ SOURCES = (1, 2, 3)
 CHARS = (80, 120, 160, 200, 300)
 
 
-def grid(engine: Engine, questions: list[dict[str, Any]], settings: Settings) -> dict[str, dict[str, float]]:
+def grid(engine: Engine, questions: list[Question], settings: Settings) -> dict[str, dict[str, float]]:
     answerer = Answerer(engine, None, settings.answer_config())
-    cfg, scorer = answerer.config, answerer.scorer()
-    hits = {q["id"]: engine.search(q["question"], max(cfg.evidence_pool, 5)).result.hits for q in questions}
+    cfg = answerer.config
+    hits = {q.id: engine.search(q.question, max(cfg.evidence_pool, 5)).result.hits for q in questions}
     out = {}
     for n in SOURCES:
         for chars in CHARS:
+            budget = replace(cfg, max_sources=n, chars_per_source=chars)
             held, prompt = 0, []
             for q in questions:
-                lang = language_of(q["question"])
-                sources = select_evidence(
-                    q["question"], hits[q["id"]], scorer, max_sources=n, chars_per_source=chars,
-                    dense=answerer._dense_one, prefer_dense=lang == "en", pool=cfg.evidence_pool,
-                    favour_type=cfg.favour_type,
-                )  # fmt: skip
-                held += grade(" ".join(s.text for s in sources), q["answer"]).correct
-                prompt.append(len(build_messages(q["question"], sources, lang, compact=True)[1].content))
+                lang = language_of(q.question)
+                sources = answerer.evidence(q.question, hits[q.id], lang, budget)
+                held += grade(" ".join(s.text for s in sources), q.answer).correct
+                prompt.append(len(build_messages(q.question, sources, lang, compact=True)[1].content))
             prompt.sort()
             out[f"{n}x{chars}"] = {
                 "evidence_holds_answer": round(held / len(questions), 4),
@@ -52,9 +49,8 @@ def grid(engine: Engine, questions: list[dict[str, Any]], settings: Settings) ->
     return out
 
 
-def answerable(path: Path) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r.get("answerable", True)]
+def answerable(path: Path) -> list[Question]:
+    return [q for q in load_questions(path) if q.answerable]
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ from bench.common import add_questions_arg
 from rag.answer import Answerer
 from rag.engine import Engine
 from rag.evaluate import load_questions
-from rag.evidence import select_evidence
 from rag.grading import grade
 from rag.prompts import language_of
 from rag.settings import Settings
@@ -50,18 +49,14 @@ def main() -> None:
     settings = Settings()
     engine = Engine(settings, index=args.index)
     answerer = Answerer(engine, None, settings.answer_config())
-    cfg, scorer = answerer.config, answerer.scorer()
+    depth = max(answerer.config.evidence_pool, 5)
     stages: dict[str, list[str]] = {}
     for record in result["questions"]:
         q = gold[record["id"]]
         if not q.answerable or record["correct"]:
             continue
-        lang = language_of(q.question)
-        hits = engine.search(q.question, max(cfg.evidence_pool, 5)).result.hits
-        sources = select_evidence(
-            q.question, hits, scorer, max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
-            dense=answerer._dense_one, prefer_dense=lang == "en", pool=cfg.evidence_pool, favour_type=cfg.favour_type,
-        )  # fmt: skip
+        hits = engine.search(q.question, depth).result.hits
+        sources = answerer.evidence(q.question, hits, language_of(q.question))
         holds = grade(" ".join(s.text for s in sources), q.answer).correct
         stages.setdefault(stage(record, holds), []).append(record["id"])
     counts = Counter({k: len(v) for k, v in stages.items()})

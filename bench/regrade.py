@@ -10,8 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rag.evaluate import answer_metrics, load_questions
-from rag.grading import grade
+from rag.evaluate import answer_metrics, graded, load_questions
 
 
 def main() -> None:
@@ -23,14 +22,8 @@ def main() -> None:
     gold = {q.id: q for q in load_questions(args.questions)}
     changed = 0
     for record in result["questions"]:
-        q = gold[record["id"]]
-        if not q.answerable:
-            continue
-        passage = " ".join(p["text"] for p in record.get("passages", []))
-        correct, passage_correct = (
-            grade(record["answer"], q.answer).correct,
-            bool(passage) and grade(passage, q.answer).correct,
-        )
+        passages = [p["text"] for p in record.get("passages", [])]
+        correct, passage_correct = graded(record["answer"], passages, gold[record["id"]])
         changed += (correct, passage_correct) != (record["correct"], record["passage_correct"])
         record["correct"], record["passage_correct"] = correct, passage_correct
     before = result["metrics"]["answers"]["answer_accuracy"]

@@ -131,10 +131,7 @@ class Answerer:
             yield Done(outcomes.refusal(lang, timings, t0, related))
             return
         scorer = self.scorer()
-        sources = select_evidence(  # a follow-up's evidence is scored with the question it follows, as it is searched
-            turn.query, hits, scorer, max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
-            dense=self._dense_one, prefer_dense=lang == "en", pool=cfg.evidence_pool, favour_type=cfg.favour_type,
-        )  # fmt: skip
+        sources = self.evidence(turn.query, hits, lang)  # a follow-up's, with the question it follows
         used.extend(sources)
         if memo is not None and (replay := memo.similar(self.engine.embedder, sources)) is not None:
             yield from replay
@@ -195,6 +192,14 @@ class Answerer:
         timings["total_ms"] = outcomes.ms(t0)
         answer = outcomes.answer(checked, "generative", lang, timings, usage, [], outcomes.quoted(keys, sources))
         yield Done(answer)
+
+    def evidence(self, query: str, hits: Sequence[Hit], lang: Lang, config: AnswerConfig | None = None) -> list[Source]:
+        """What the model reads: the best sentences of the top posts, within the budget of `config`."""
+        cfg = config or self.config
+        return select_evidence(
+            query, hits, self.scorer(), max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
+            dense=self._dense_one, prefer_dense=lang == "en", pool=cfg.evidence_pool, favour_type=cfg.favour_type,
+        )  # fmt: skip
 
     def _key_passages(self, question: str, sources: list[Source], scorer: Scorer, lang: Lang) -> list[KeyPassage]:
         return key_passages(question, sources, scorer, dense=self._dense_one, by_meaning=lang == "en")

@@ -126,18 +126,24 @@ def evaluate(
     return {"metrics": metrics, "questions": records}
 
 
+def graded(answer: str, passages: list[str], q: Question) -> tuple[bool | None, bool]:
+    """Whether the answer, and the key passage alone, hold the gold answer (None: nothing to hold)."""
+    if not q.answerable:
+        return None, False
+    passage = " ".join(passages)
+    return grade(answer, q.answer).correct, bool(passage) and grade(passage, q.answer).correct
+
+
 def answer_record(answerer: Answerer, q: Question) -> dict[str, Any]:
     """The fields of `rag ask --json`, plus what grading needs."""
     answer = answerer.ask(q.question)
     record = answer_json(answer)
     record.pop("id")  # an answer's log id (empty here) must not overwrite the question's id
-    g = grade(answer.answer, q.answer) if q.answerable else None
-    passage = " ".join(p.text for p in answer.passages)
-    pg = grade(passage, q.answer) if q.answerable and passage else None
+    correct, passage_correct = graded(answer.answer, [p.text for p in answer.passages], q)
     record.update(
         {
-            "correct": g.correct if g else None,
-            "passage_correct": pg.correct if pg else False,
+            "correct": correct,
+            "passage_correct": passage_correct,
             "fallback": answer.fallback,
             "cited_gold": [_source(c.source) in q.gold for c in answer.citations],
             "factual_sentences": answer.factual,
