@@ -46,10 +46,11 @@ class Ingester:
 
     def __init__(
         self, archive: Path | None, index_root: Path, embedder_name: str, embedder: Callable[[], Embedder],
-        after: Callable[[], object], max_post_bytes: int,
+        after: Callable[[], object], max_post_bytes: int, post_seconds: float = 10.0,
     ) -> None:  # fmt: skip
         self.archive, self.index_root, self.embedder_name = archive, index_root, embedder_name
         self.embedder, self.after, self.max_post_bytes = embedder, after, max_post_bytes
+        self.post_seconds = post_seconds
         self._lock = threading.Lock()  # held for the length of a run
         self.last: IngestRun | None = None
 
@@ -60,7 +61,7 @@ class Ingester:
             run = self.last = IngestRun(time.time(), trigger)
             try:
                 summary = ingest(self.archive, self.index_root, self.embedder_name, self.embedder,
-                                 max_post_bytes=self.max_post_bytes)  # fmt: skip
+                                 max_post_bytes=self.max_post_bytes, post_seconds=self.post_seconds)  # fmt: skip
                 run.summary = {**summary.as_dict(), "version": summary.version}
                 self.after()  # this replica serves the new version before the request returns
             except ArchiveQAError as exc:

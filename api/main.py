@@ -4,6 +4,7 @@ Domain errors become HTTP statuses here and nowhere else; no stack trace reaches
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,6 +30,14 @@ log = logging.getLogger("api")
 
 def _error(status: int, error: str, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+_PATH = re.compile(r"(?<![\w:/])(?:/[^\s/'\"()]+){2,}/?")
+
+
+def without_paths(message: str) -> str:
+    """A message for a client: the server's file paths replaced (they say where things live on it)."""
+    return _PATH.sub("(a path on the server)", message)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -100,13 +109,26 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def unknown_answer(request: Request, exc: UnknownAnswer) -> JSONResponse:
         return _error(404, "unknown_answer", str(exc))
 
+    @app.exception_handler(routes.ReaderLeft)
+    async def reader_left(request: Request, exc: routes.ReaderLeft) -> JSONResponse:
+        return _error(499, "client_closed", str(exc))  # nginx's code for it; nobody reads it
+
+    @app.exception_handler(routes.AnswerIncomplete)
+    async def incomplete(request: Request, exc: routes.AnswerIncomplete) -> JSONResponse:
+        return _error(503, "answer_incomplete", str(exc), {"Retry-After": "5"})
+
+    @app.exception_handler(routes.FeedbackUnavailable)
+    async def no_feedback(request: Request, exc: routes.FeedbackUnavailable) -> JSONResponse:
+        return _error(503, "feedback_unavailable", str(exc), {"Retry-After": "30"})
+
     @app.exception_handler(routes.IndexUnavailable)
     async def unavailable(request: Request, exc: routes.IndexUnavailable) -> JSONResponse:
         return _error(503, "index_unavailable", str(exc), {"Retry-After": "30"})
 
     @app.exception_handler(ArchiveQAError)
     async def domain(request: Request, exc: ArchiveQAError) -> JSONResponse:
-        return _error(503, type(exc).__name__, str(exc))
+        log.error("%s: %s", type(exc).__name__, exc)  # the full message, paths included, for the operator
+        return _error(503, type(exc).__name__, without_paths(str(exc)))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

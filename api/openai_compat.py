@@ -10,10 +10,10 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.routes import ERRORS, Guarded, _answer, _engine, record
+from api.routes import ERRORS, Guarded, _engine, answer_whole, caller, record
 from api.schemas import ChatIn, ChatMessage
 from api.services import Services
 from api.streaming import events_in_thread
@@ -28,15 +28,9 @@ class NoQuestion(ValueError):
     pass
 
 
-def _text(message: ChatMessage) -> str:
-    if isinstance(message.content, str):
-        return message.content
-    return "".join(p.text or "" for p in message.content or [] if p.type == "text")
-
-
 def split_messages(messages: list[ChatMessage]) -> tuple[str, list[Message]]:
     """The last user message is the question; earlier user and assistant turns are the history."""
-    turns = [(m.role, _text(m)) for m in messages if m.role in ("user", "assistant")]
+    turns = [(m.role, m.text()) for m in messages if m.role in ("user", "assistant")]
     if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
         raise NoQuestion("the last message must be a non-empty user message")
     return turns[-1][1], [Message(role, text) for role, text in turns[:-1]]
@@ -58,16 +52,17 @@ def _usage(answer: Answer) -> dict[str, int]:
     },
     tags=["openai"],
 )
-async def chat_completions(body: ChatIn, svc: Guarded) -> Any:
+async def chat_completions(body: ChatIn, request: Request, svc: Guarded) -> Any:
     """OpenAI-compatible chat completion (streaming or not) answered from the archive."""
     _engine(svc)
     question, history = split_messages(body.messages)
     ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if body.stream:
-        svc.queue.check()
-        return StreamingResponse(_stream(svc, question, history, ident, created, body.model),
+        who = caller(request)
+        svc.queue.check(who)
+        return StreamingResponse(_stream(svc, question, history, ident, created, body.model, who),
                                  media_type="text/event-stream")  # fmt: skip
-    answer = await _answer(svc, question, history, None)
+    answer = await answer_whole(svc, request, question, history, None)
     content = passages_text(answer.passages) + answer.answer + sources_text(answer, answer.language)
     return {
         "id": ident,
@@ -82,15 +77,15 @@ async def chat_completions(body: ChatIn, svc: Guarded) -> Any:
 
 
 async def _stream(svc: Services, question: str, history: list[Message], ident: str, created: int,
-                  model: str) -> AsyncIterator[str]:  # fmt: skip
-    with svc.queue.admit(checked=True):  # taken when the body starts: a client gone before holds nothing
-        async with aclosing(_chunks(svc, question, history, ident, created, model)) as chunks:
+                  model: str, who: str) -> AsyncIterator[str]:  # fmt: skip
+    with svc.queue.admit(who, checked=True):  # taken when the body starts: a client gone before holds nothing
+        async with aclosing(_chunks(svc, question, history, ident, created, model, who)) as chunks:
             async for chunk in chunks:
                 yield chunk
 
 
 async def _chunks(svc: Services, question: str, history: list[Message], ident: str, created: int,
-                  model: str) -> AsyncGenerator[str, None]:  # fmt: skip
+                  model: str, who: str) -> AsyncGenerator[str, None]:  # fmt: skip
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}  # fmt: skip
@@ -100,7 +95,7 @@ async def _chunks(svc: Services, question: str, history: list[Message], ident: s
     streamed = ""
     try:
         yield chunk({"role": "assistant", "content": ""})
-        async for event in events_in_thread(lambda c: answerer.stream(question, history, None, c)):
+        async for event in events_in_thread(lambda c: answerer.stream(question, history, None, c, who)):
             if isinstance(event, Passages):
                 yield chunk({"content": passages_text(event.quotes)})
             elif isinstance(event, Delta):

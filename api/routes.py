@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
@@ -13,14 +14,15 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.schemas import AskIn, AskOut, ErrorOut, FeedbackIn, FeedbackOut, FiltersIn, SearchIn, SearchOut
-from api.security import Unauthorized, address
+from api.security import PUBLIC_PATHS, Unauthorized, address
 from api.services import Services
 from api.streaming import events_in_thread, sse
 from index.errors import ArchiveQAError
+from rag.bridge import Bridge
 from rag.filters import Filters
 from rag.llm.base import Message
 from rag.render import answer_json, hit_json, quoted_json, related_json
-from rag.types import Answer, Delta, Done, Passages, Sources
+from rag.types import Answer, Delta, Done, Event, Passages, Sources
 
 STATIC = Path(__file__).with_name("static")
 router = APIRouter()
@@ -41,7 +43,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class IndexUnavailable(ArchiveQAError):
-    pass
+    """No index is loaded yet."""
+
+
+class ReaderLeft(ArchiveQAError):
+    """The client went away before its answer was ready."""
+
+
+class FeedbackUnavailable(ArchiveQAError):
+    """The question log, where ratings go, is not running."""
+
+
+class AnswerIncomplete(ArchiveQAError):
+    """The answer pipeline ended without an answer (a failure the log holds)."""
 
 
 def services(request: Request) -> Services:
@@ -56,8 +70,19 @@ def guard(request: Request) -> Services:
     except Unauthorized:
         svc.limiter.check(f"ip:{address(request)}")  # a guessed key costs the guesser's address a request
         raise
-    svc.limiter.check(who.bucket)
+    if who.role == "public":
+        if request.url.path not in PUBLIC_PATHS:
+            svc.public_limiter.check(who.bucket)
+            raise Unauthorized("this endpoint needs an API key: a page of the blog may only ask, search and rate")
+        svc.public_limiter.check(who.bucket)
+    else:
+        svc.limiter.check(who.bucket)
+    request.state.caller = who.bucket  # the queue and the model's gate share their places fairly by it
     return svc
+
+
+def caller(request: Request) -> str:
+    return str(getattr(request.state, "caller", ""))
 
 
 def operator(request: Request) -> Services:
@@ -77,8 +102,8 @@ Guarded = Annotated[Services, Depends(guard)]
 
 
 def _engine(svc: Services) -> Any:
-    if svc.engine is None:
-        raise IndexUnavailable(svc.index_error or "the index is not loaded yet")
+    if svc.engine is None:  # the reason, with its paths, is for the operator: the log and /readyz with a key
+        raise IndexUnavailable("the index is not loaded yet: an operator must run rag ingest; try again later")
     return svc.engine
 
 
@@ -100,14 +125,33 @@ def _history(turns: list[Any]) -> list[Message]:
     return [Message(t.role, t.content) for t in turns]
 
 
-async def _answer(svc: Services, question: str, history: list[Message], filters: Filters | None) -> Answer:
-    answerer = svc.answerer()
-    with svc.queue.admit():
+async def answer_whole(
+    svc: Services, request: Request, question: str, history: list[Message], filters: Filters | None
+) -> Answer:
+    """A non-streamed answer. A client that leaves stops it at the next check, as a streamed one does:
+    otherwise it would go on holding its place in the queue and the model for nobody."""
+    answerer, who = svc.answerer(), caller(request)
+    with svc.queue.admit(who):
         svc.metrics.queue_depth.set(svc.queue.depth)
-        async for event in events_in_thread(lambda c: answerer.stream(question, history, filters, c)):
-            if isinstance(event, Done):
-                return await record(svc, question, event.answer)
-    raise IndexUnavailable("the answer stream ended without a result")
+        bridge: Bridge[Event] = Bridge(lambda c: answerer.stream(question, history, filters, c, who), "answer")
+        watch = asyncio.create_task(_stop_when_gone(request, bridge))
+        try:
+            async for event in bridge.aiter():
+                if isinstance(event, Done):
+                    return await record(svc, question, event.answer)
+        finally:
+            watch.cancel()
+    if bridge.stop.is_set():
+        raise ReaderLeft("the client closed the connection before the answer was ready")
+    raise AnswerIncomplete("the answer ended without a result; try again")
+
+
+async def _stop_when_gone(request: Request, bridge: Bridge[Event]) -> None:
+    while not bridge.stop.is_set():
+        if await request.is_disconnected():
+            bridge.close()
+            return
+        await asyncio.sleep(0.25)
 
 
 async def record(svc: Services, question: str, answer: Answer) -> Answer:
@@ -140,27 +184,30 @@ async def ask(body: AskIn, request: Request, svc: Guarded) -> Any:
     del engine  # checked only: a missing index is a 503 before any streaming starts
     history, filters = _history(body.history), filters_of(body.filters)
     if not body.stream:
-        return answer_json(await _answer(svc, body.question, history, filters))
-    svc.queue.check()  # a full queue is a 429 now, not an error event later
-    return StreamingResponse(_sse(svc, body.question, history, filters), media_type="text/event-stream",
+        return answer_json(await answer_whole(svc, request, body.question, history, filters))
+    who = caller(request)
+    svc.queue.check(who)  # a full queue is a 429 now, not an error event later
+    return StreamingResponse(_sse(svc, body.question, history, filters, who), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
 
 
-async def _sse(svc: Services, question: str, history: list[Message], filters: Filters | None) -> AsyncIterator[str]:
-    with svc.queue.admit(checked=True):  # taken when the body starts: a client gone before holds nothing
+async def _sse(
+    svc: Services, question: str, history: list[Message], filters: Filters | None, who: str
+) -> AsyncIterator[str]:
+    with svc.queue.admit(who, checked=True):  # taken when the body starts: a client gone before holds nothing
         svc.metrics.queue_depth.set(svc.queue.depth)
-        async with aclosing(_sse_events(svc, question, history, filters)) as events:  # a departure stops it now
+        async with aclosing(_sse_events(svc, question, history, filters, who)) as events:  # a departure stops it
             async for chunk in events:
                 yield chunk
     svc.metrics.queue_depth.set(svc.queue.depth)
 
 
 async def _sse_events(
-    svc: Services, question: str, history: list[Message], filters: Filters | None
+    svc: Services, question: str, history: list[Message], filters: Filters | None, who: str
 ) -> AsyncGenerator[str, None]:
     answerer = svc.answerer()
     try:
-        async for event in events_in_thread(lambda c: answerer.stream(question, history, filters, c)):
+        async for event in events_in_thread(lambda c: answerer.stream(question, history, filters, c, who)):
             if isinstance(event, Sources):
                 yield sse("sources", {"posts": [related_json(p) for p in event.posts]})
             elif isinstance(event, Passages):
@@ -183,7 +230,7 @@ async def _sse_events(
 async def rate(body: FeedbackIn, svc: Guarded) -> dict[str, str]:
     """A reader's thumbs up or down (and an optional comment) on an answer, by its `id`."""
     if svc.log is None:
-        raise IndexUnavailable("the question log is not available")
+        raise FeedbackUnavailable("ratings cannot be kept: the question log did not start (see the server log)")
     await anyio.to_thread.run_sync(svc.log.rate, body.answer_id, body.rating, body.comment)
     return {"answer_id": body.answer_id, "rating": body.rating}
 
@@ -196,25 +243,38 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["operations"], responses={503: {"model": ErrorOut}})
 async def readyz(request: Request) -> Response:
-    """Index loaded and models ready (the LLM may be unavailable: answers are then extractive)."""
+    """Index loaded and models ready (the LLM may be unavailable: answers are then extractive). Without an
+    operator key: ready or not, and which parts; with one, also the models, servers and errors behind them."""
     svc = services(request)
+    full = _is_operator(svc, request)
+    parts = {"index": svc.engine is not None, "embedder": svc.embedder is not None, "llm": svc.llm is not None}
     if svc.engine is None:
-        return JSONResponse({"error": "not_ready", "detail": svc.index_error or "loading"}, status_code=503)
-    llm = svc.llm.name if svc.llm else f"unavailable: {svc.llm_error or 'disabled'} (extractive answers)"
-    body: dict[str, object] = {
-        "status": "ready",
-        "index_version": svc.engine.version,
-        "llm": llm,
-        "embedder": svc.engine.embedder.name,
-    }
+        body: dict[str, object] = {"status": "not_ready", "parts": parts}
+        if full:
+            body["detail"] = svc.index_error or "loading"
+        return JSONResponse(body, status_code=503)
+    body = {"status": "ready", "index_version": svc.engine.version, "parts": parts}
     if svc.engine.retriever.lexical_only:
         body["retrieval"] = "lexical only (BM25): the index's vectors are still being computed"
+    if not full:
+        return JSONResponse(body)
+    body["llm"] = svc.llm.name if svc.llm else f"unavailable: {svc.llm_error or 'disabled'} (extractive answers)"
+    body["embedder"] = svc.engine.embedder.name
     if svc.server is not None and svc.server.proc is not None:
         body["llm_server"] = {"pid": svc.server.proc.pid, "restarts": svc.server.restarts,
                               "slots": svc.settings.slots, "url": svc.server.url}  # fmt: skip
     if upstreams := svc.upstreams():
         body["upstreams"] = upstreams
     return JSONResponse(body)
+
+
+def _is_operator(svc: Services, request: Request) -> bool:
+    if not svc.keys.admin_configured or not svc.keys.supplied(request):
+        return False
+    try:
+        return svc.keys.identify(request).role == "admin"
+    except Unauthorized:
+        return False
 
 
 @router.get("/metrics", tags=["operations"], response_class=Response, responses=ERRORS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 MAX_QUESTION = 1000  # characters: longer is not a question, and it would slow the model for everyone
 
@@ -91,11 +91,25 @@ class SearchOut(BaseModel):
     took_ms: float
 
 
+def _one_question(role: str, text: str) -> None:
+    """A reader's turn is searched like the question: the same limit on every endpoint."""
+    if role == "user" and len(text) > MAX_QUESTION:
+        raise ValueError(
+            f"a question (and each earlier question of the conversation) may hold at most {MAX_QUESTION:,} "
+            f"characters; this one has {len(text):,}"
+        )
+
+
 class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Literal["user", "assistant"]
     content: str = Field(..., max_length=2 * MAX_QUESTION)
+
+    @model_validator(mode="after")
+    def _question_limit(self) -> Turn:
+        _one_question(self.role, self.content)
+        return self
 
 
 class AskIn(BaseModel):
@@ -308,6 +322,17 @@ class ChatMessage(BaseModel):
 
     role: Literal["system", "user", "assistant", "developer", "tool"]
     content: str | list[ContentPart] | None = Field(None, max_length=3 * MAX_QUESTION)
+
+    def text(self) -> str:
+        """What the message says: its string, or its text parts joined (other parts are ignored)."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text or "" for p in self.content or [] if p.type == "text")
+
+    @model_validator(mode="after")
+    def _question_limit(self) -> ChatMessage:
+        _one_question(self.role, self.text())  # all its parts together, not each part
+        return self
 
 
 class ChatIn(BaseModel):

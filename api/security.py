@@ -2,8 +2,9 @@
 
 - Readers and API clients hold a key of `RAG_API_KEYS`; operators one of `RAG_ADMIN_KEYS` (admin
   endpoints, and `/metrics` once keys are set). A reader key on an admin endpoint is a 403, no key 401.
-- The widget holds no secret: with keys set, a browser request whose `Origin` is one of
-  `RAG_CORS_ORIGINS` is admitted as a public reader, limited per client address.
+- The widget holds no secret: with keys set, a request whose `Origin` is one of `RAG_CORS_ORIGINS` is
+  admitted as a public reader, to what the widget uses only (ask, search, feedback), at its own lower
+  rate per client address. Any program can send that header: it proves nothing (docs/security.md).
 - Keys are compared in constant time and counted in buckets by a hash of the whole key; a failed
   key counts against the client address's limit, so guessing is throttled like anything else."""
 
@@ -35,6 +36,10 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"rate limit reached; retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+# What the widget calls; a keyless page visitor reaches nothing else.
+PUBLIC_PATHS = frozenset({"/v1/ask", "/v1/search", "/v1/feedback"})
 
 
 @dataclass(frozen=True)

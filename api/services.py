@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field, replace
 
@@ -41,7 +42,11 @@ class Services:
     llm: LLM | None = None
     llm_error: str = ""
     index_error: str = ""
-    gate: ModelGate = field(default_factory=ModelGate)  # one model context: one generation at a time
+    gate: ModelGate = field(default_factory=ModelGate)  # the model's slots, shared fairly between callers
+    # the CPU work before the model, one request per core: a request whose reader left while it waited
+    # never starts it (the ask after twelve departures is not slowed by their retrieval and scoring)
+    prepare: ModelGate = field(default_factory=lambda: ModelGate(os.cpu_count() or 1))
+    public_limiter: RateLimiter | SharedRateLimiter = field(default_factory=lambda: RateLimiter(20))
     memo: AnswerMemo | None = None
     embedder: Embedder | None = None  # loaded once, kept while no index exists yet
     log: QuestionLog | None = None
@@ -57,12 +62,18 @@ class Services:
             if shared
             else RateLimiter(settings.rate_limit_per_minute)
         )
+        public = (
+            SharedRateLimiter(settings.public_rate_limit_per_minute, shared, prefix="rag:public")
+            if shared
+            else RateLimiter(settings.public_rate_limit_per_minute)
+        )
         s = cls(
             settings,
             metrics or Metrics(),
-            GenerationQueue(settings.queue_size),
+            GenerationQueue(settings.queue_size, settings.queue_per_caller, settings.generation_slots),
             limiter,
             Keys(settings.api_keys, settings.admin_keys, settings.cors_origins),
+            public_limiter=public,
         )
         if settings.cache_enabled:
             size, age = settings.cache_max_entries, settings.cache_max_age_s
@@ -72,7 +83,7 @@ class Services:
         s.log = QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)
         s.load()
         s.ingester = Ingester(settings.archive, settings.index_path, settings.embedding_model, s._embedder, s.reload,
-                              settings.max_post_bytes)  # fmt: skip
+                              settings.max_post_bytes, settings.post_seconds)  # fmt: skip
         if settings.watch_index_s > 0:
             threading.Thread(target=s._watch, name="index-watch", daemon=True).start()
         if settings.watch_archive and settings.archive is not None:
@@ -118,7 +129,8 @@ class Services:
 
     def answerer(self) -> Answerer:
         assert self.engine is not None
-        return Answerer(self.engine, self.llm, self.settings.answer_config(), self.gate, self.memo)
+        return Answerer(self.engine, self.llm, self.settings.answer_config(), self.gate, self.memo,
+                        prepare=self.prepare)  # fmt: skip
 
     def upstreams(self) -> list[dict[str, object]]:
         """Each LLM server's state when answers go to several (RAG_LLM_URL=a,b)."""

@@ -23,28 +23,30 @@ class Block:
     level: int = 0  # heading depth; 0 for content blocks
 
 
-_HEADING = re.compile(r"^(#{1,6})\s*(.+?)\s*#*\s*$")
 _BOLD_HEADING = re.compile(r"^\*\*([^*]{1,60})\*\*[:：]?$")
 _RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+")
 _RELATED = re.compile(r"関連記事|あわせて読みたい|合わせて読みたい|関連する記事|おすすめ記事")
 _BOOKS = re.compile(r"おすすめ書籍")
 _AFFILIATE = re.compile(r"アフィリエイトリンク|アソシエイトリンク")
-_CTA_ATTR = re.compile(r"\{:\s*\.consulting-cta[^}]*\}")
-_ATTR_LINE = re.compile(r"^\s*\{:[^}]*\}\s*$")
-_INLINE_END = re.compile(r"[ \t]*-{2,}END-{2,}[ \t]*")
+_CTA_ATTR = re.compile(r"\{:\s*\.consulting-cta[^{}]*\}")
+_ATTR_LINE = re.compile(r"^\s*\{:[^{}]*\}\s*$")
+# The lookbehind starts a match only where a run of spaces or dashes starts: from inside a run, each start
+# would scan the rest of it again (quadratic on a hostile post).
+_INLINE_END = re.compile(r"(?<![ \t-])[ \t]*-{2,}END-{2,}[ \t]*")
 _END = re.compile(r"^\s*-*END-*\s*$")
 _SHOP_LINK = re.compile(r"^\s*\[[^\]]*\]\(https?://(?:www\.)?amazon\.[^)]*\)\s*$")
 _NO_SPACE_HEADING = re.compile(r"^(#{1,6})(?=[^#\s])")  # "##概要" is meant as a heading
-_LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
 # (trigger, pattern, replacement): the trigger test skips the regex on the many lines without markup.
 _INLINE = [
-    ("![", re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
-    ("](", re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their text
-    ("][", re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links
-    ("<", re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # autolinks
-    ("[cite:", re.compile(r"\[cite:[^\]]*\]"), ""),  # generator citation residue
-    ("{:", re.compile(r"\{:[^}]*\}"), ""),  # inline kramdown attributes
+    # The bracket classes exclude the opening bracket too, so scans from two openers never overlap: a post of
+    # 40,000 「[」 costs one pass, not 40,000.
+    ("![", re.compile(r"!\[[^\[\]\n]*\]\([^()\n]*\)"), ""),  # images
+    ("](", re.compile(r"\[([^\[\]\n]+)\]\([^()\n]*\)"), r"\1"),  # links keep their text
+    ("][", re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]"), r"\1"),  # reference links
+    ("<", re.compile(r"<(https?://[^<>\s]+)>"), r"\1"),  # autolinks
+    ("[cite:", re.compile(r"\[cite:[^\[\]]*\]"), ""),  # generator citation residue
+    ("{:", re.compile(r"\{:[^{}]*\}"), ""),  # inline kramdown attributes
     ("<", re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>"), ""),  # HTML tags
     ("**", re.compile(r"\*\*(.+?)\*\*"), r"\1"),
     ("__", re.compile(r"__(.+?)__"), r"\1"),
@@ -66,12 +68,14 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
+# Each starts where a run of white space starts (the lookbehind): from inside a run, every start would scan
+# the rest of it again, quadratic in a run of 600,000 spaces.
 _FLAT_RULES = [
-    (re.compile(r"\s+(-{3,})\s+"), r"\n\n\1\n\n"),
-    (re.compile(r"\s+(\{:[^}]*\})"), r"\n\1\n"),
-    (re.compile(r"\s+(#{1,6} )"), r"\n\n\1"),
-    (re.compile(r"\s+((?:[-*+]|\d+\.) (?:\[|\*\*))"), r"\n\1"),
-    (re.compile(r"\s+(\*※)"), r"\n\n\1"),
+    (re.compile(r"(?<!\s)\s+(-{3,})\s+"), r"\n\n\1\n\n"),
+    (re.compile(r"(?<!\s)\s+(\{:[^{}]*\})"), r"\n\1\n"),
+    (re.compile(r"(?<!\s)\s+(#{1,6} )"), r"\n\n\1"),
+    (re.compile(r"(?<!\s)\s+((?:[-*+]|\d+\.) (?:\[|\*\*))"), r"\n\1"),
+    (re.compile(r"(?<!\s)\s+(\*※)"), r"\n\n\1"),
     (re.compile(r"(?<=[。！？!?」）])\s+(?=\S)"), "\n\n"),
 ]
 # Inside a flattened heading line, the heading ends at the first space between two non-ASCII characters.
@@ -99,13 +103,25 @@ def unflatten(body: str) -> str:
     return "\n".join(out)
 
 
+def _atx(line: str) -> tuple[int, str] | None:
+    """「## 見出し ##」 → (2, "見出し"), as string code: the pattern it replaces backtracked cubically over
+    a heading line of spaces."""
+    hashes = len(line) - len(line.lstrip("#"))
+    if hashes == 0 or (hashes == 1 and len(line) == 1):
+        return None
+    level = min(hashes, 6) if hashes < len(line) else min(hashes - 1, 6)  # 「###」: level 2 of text 「#」
+    core = line[level:].strip()
+    text = core.rstrip("#").rstrip()
+    return level, text or core[:1]
+
+
 def _heading(line: str) -> tuple[int, str] | None:
     line = line.strip()
     if not line.startswith(("#", "**")):
         return None
-    m = _HEADING.match(line)
-    if m:
-        return len(m.group(1)), m.group(2)
+    atx = _atx(line)
+    if atx:
+        return atx
     m = _BOLD_HEADING.match(line)
     if m and "。" not in m.group(1):
         return 4, m.group(1)  # a bold line on its own acts as a minor heading in these posts
@@ -268,8 +284,31 @@ def _drop_empty_headings(blocks: list[Block]) -> list[Block]:
     return out
 
 
+def strip_liquid(text: str) -> str:
+    """Without Liquid tags ({% … %}, {{ … }}), each from its opener to the first closer after it, as string
+    code: the lazy pattern it replaces scanned to the end of the post from each of 40,000 unclosed 「{%」."""
+    out: list[str] = []
+    i = 0
+    closers = {"{%": "%}", "{{": "}}"}
+    at = {o: text.find(o) for o in closers}
+    while True:
+        open_at = [(p, o) for o, p in at.items() if p >= 0]
+        if not open_at:
+            break
+        start, opener = min(open_at)
+        end = text.find(closers[opener], start + 2)
+        if end < 0:  # no closer after this opener, so none after any later one of its kind
+            at[opener] = -1
+            continue
+        out.append(text[i:start])
+        i = end + 2
+        at = {o: (p if p >= i else text.find(o, i)) if p >= 0 else -1 for o, p in at.items()}
+    out.append(text[i:])
+    return "".join(out)
+
+
 def clean_body(body: str) -> list[Block]:
-    text = _LIQUID.sub("", unflatten(body.replace("\r\n", "\n")))
+    text = strip_liquid(unflatten(body.replace("\r\n", "\n")))
     text = _INLINE_END.sub("\n\n", text)
     lines = [_NO_SPACE_HEADING.sub(r"\1 ", ln) if ln.startswith("#") else ln for ln in text.split("\n")]
     return _dedupe(_split_blocks(_drop_boilerplate(lines)))

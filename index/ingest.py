@@ -17,12 +17,13 @@ import numpy as np
 from tqdm import tqdm
 
 from index import docstore
-from index.chunking import Chunk, ChunkingConfig, chunk_blocks
-from index.cleaning import CLEANING_VERSION, clean_body
+from index.chunking import Chunk, ChunkingConfig
+from index.cleaning import CLEANING_VERSION
 from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder
 from index.errors import NothingIngested
-from index.posts import MalformedPost, Post, SiteConfig, parse_post, post_files
+from index.posts import MalformedPost, Post, SiteConfig, post_files
+from index.reading import DEFAULT_SECONDS, PostReader
 from index.sparse import JapaneseTokenizer, Vocab, build_bm25
 from index.store import (
     DOCSTORE,
@@ -83,6 +84,7 @@ class Ingest:
     progress: bool = False
     batch_texts: int = EMBED_BATCH
     max_post_bytes: int = 2 * 1024 * 1024  # RAG_MAX_POST_BYTES: larger files are not blog posts
+    post_seconds: float = DEFAULT_SECONDS  # RAG_POST_SECONDS: longest read of one post; 0 reads in-process
     # A fresh index is first published without vectors (BM25 only, in about a minute for the full
     # archive), so a new deployment answers long before embedding ends (about 75 minutes here).
     lexical_first: bool = True
@@ -142,25 +144,26 @@ class Ingest:
         scan = _Scan(seen=len(files))
         present: set[str] = set()
         root = self.archive.resolve()
-        for source, path in files:
-            present.add(source)  # a post that turns malformed keeps its last good version
-            try:  # whatever goes wrong inside one post (an author's typo) skips that post only
-                read = self._read(source, path, root, site, old, rechunk_all)
-            except Exception as exc:
-                scan.skipped += 1
-                kept = " (its previously indexed version is kept)" if source in old else ""
-                reason = str(exc) if isinstance(exc, MalformedPost | OSError) else f"{type(exc).__name__}: {exc}"
-                log.warning("skipped %s: %s%s", source, reason, kept)
-                continue
-            if read is not None:
-                scan.changed.append(read[0])
-                scan.chunks[source] = read[1]
+        with PostReader(site, self.cfg, self.post_seconds) as reader:
+            for source, path in files:
+                present.add(source)  # a post that turns malformed keeps its last good version
+                try:  # whatever goes wrong inside one post (an author's typo) skips that post only
+                    read = self._read(source, path, root, reader, old, rechunk_all)
+                except Exception as exc:
+                    scan.skipped += 1
+                    kept = " (its previously indexed version is kept)" if source in old else ""
+                    reason = str(exc) if isinstance(exc, MalformedPost | OSError) else f"{type(exc).__name__}: {exc}"
+                    log.warning("skipped %s: %s%s", source, reason, kept)
+                    continue
+                if read is not None:
+                    scan.changed.append(read[0])
+                    scan.chunks[source] = read[1]
         scan.added = {p.source for p in scan.changed} - old.keys()
         scan.removed = set(old) - present
         return scan
 
     def _read(
-        self, source: str, path: Path, root: Path, site: SiteConfig, old: dict[str, str], rechunk_all: bool
+        self, source: str, path: Path, root: Path, reader: PostReader, old: dict[str, str], rechunk_all: bool
     ) -> tuple[Post, list[Chunk]] | None:
         """The post and its chunks, or None when it is unchanged."""
         if not path.resolve().is_relative_to(root):
@@ -171,8 +174,10 @@ class Ingest:
         raw = path.read_bytes()
         if not rechunk_all and old.get(source) == hashlib.sha256(raw).hexdigest():
             return None
-        post = parse_post(source, raw, site)
-        return post, chunk_blocks(post.source, clean_body(post.body), self.cfg)
+        read = reader.read(source, raw)
+        for note in read.notes:
+            log.warning("%s: %s", source, note)
+        return read.post, read.chunks
 
     def _publish_lexical(self, folder: IndexFolder, scan: _Scan) -> Manifest:
         """Stage one of a fresh ingest: posts, chunks and BM25, an empty vector index of the right size."""

@@ -147,7 +147,36 @@ def _text(value: object) -> str:
     return unicodedata.normalize("NFC", str(value)).strip() if value is not None else ""
 
 
-def parse_post(source: str, raw: bytes, site: SiteConfig) -> Post:
+# Caps on what one post can make the readers after it chew on; the real archive's longest title is 168
+# characters and its longest line (a flattened body) about 27,000.
+TITLE_MAX = 300
+LINE_MAX = 60_000
+_YEARS = (1970, 2100)  # a date outside these is a typo or a probe, and breaks timezone arithmetic
+
+
+def _checked_date(when: datetime, tz: ZoneInfo) -> datetime:
+    if not _YEARS[0] <= when.year <= _YEARS[1]:
+        raise MalformedPost(f"date {when.isoformat()} is outside {_YEARS[0]}-{_YEARS[1]}")
+    try:
+        when.astimezone(tz)
+        when.astimezone(ZoneInfo("UTC"))
+    except (OverflowError, ValueError):
+        raise MalformedPost(f"date {when.isoformat()} cannot be put in the site's timezone") from None
+    return when
+
+
+def _capped_lines(body: str, notes: list[str]) -> str:
+    if len(body) <= LINE_MAX or all(len(line) <= LINE_MAX for line in body.split("\n")):
+        return body
+    lines = body.split("\n")
+    cut = sum(1 for line in lines if len(line) > LINE_MAX)
+    notes.append(f"{cut} line(s) over {LINE_MAX:,} characters cut to that length")
+    return "\n".join(line[:LINE_MAX] for line in lines)
+
+
+def parse_post(source: str, raw: bytes, site: SiteConfig, notes: list[str] | None = None) -> Post:
+    """The post in a file; `notes` collects what was cut from it (a title or a line too long)."""
+    notes = [] if notes is None else notes
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -171,8 +200,8 @@ def parse_post(source: str, raw: bytes, site: SiteConfig) -> Post:
         raise MalformedPost("front matter is not a mapping")
     if not meta.get("date"):
         raise MalformedPost("no date in front matter")
-    when = parse_date(meta["date"], site.tz)
-    body = unicodedata.normalize("NFC", text[m.end() :])
+    when = _checked_date(parse_date(meta["date"], site.tz), site.tz)
+    body = _capped_lines(unicodedata.normalize("NFC", text[m.end() :]), notes)
     if not body.strip():
         raise MalformedPost("empty body")
     categories = _strings(meta.get("categories", meta.get("category")))
@@ -180,9 +209,13 @@ def parse_post(source: str, raw: bytes, site: SiteConfig) -> Post:
     if url.startswith("/"):
         url = f"{site.url}{site.baseurl}{url}"
     name_stem = _NAME.match(unicodedata.normalize("NFC", Path(source).name))
+    title = _text(meta.get("title")) or (name_stem.group(4) if name_stem else Path(source).stem)
+    if len(title) > TITLE_MAX:
+        notes.append(f"title of {len(title):,} characters cut to {TITLE_MAX}")
+        title = title[:TITLE_MAX]
     return Post(
         source=source,
-        title=_text(meta.get("title")) or (name_stem.group(4) if name_stem else Path(source).stem),
+        title=title,
         date=when,
         url=url,
         body=body,

@@ -17,6 +17,7 @@ from rag.evidence import Scorer, numbers
 from rag.focus import Focus
 from rag.prompts import Source, clean
 from rag.quantities import quantities, share_supported
+from rag.subject import SubjectGuard
 from rag.types import Citation
 
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,、]\s*\d+)*)\s*\]")
@@ -29,7 +30,7 @@ MEANING_FLOOR = 0.85
 ASSIGN = 0.5  # support needed to add a marker the model left out
 _DATE = re.compile(r"[(（]\d{4}-\d{2}-\d{2}[)）]")
 _NAMED = re.compile(r"[A-Za-z]{2,}|[\u30a0-\u30ffー]{3,}")
-_LINK = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|jp|example)\b", re.I)
+_LINK = re.compile(r"https?://|www\.|(?<![\w-])[\w-]+\.(?:com|net|org|io|jp|example)\b", re.I)
 # What a removed marker leaves behind: "According to [1], X" → "According to , X" → "X".
 _DANGLING = re.compile(
     r"^\s*(?:(?:according to|as (?:stated|noted|reported) in|per)\s*[,、]|(?:によると|によれば)[、,]?)\s*", re.I
@@ -99,17 +100,53 @@ def _quote(claim: str, source: Source, scorer: Scorer) -> str:
     return max(sentences, key=lambda s: (len(nums & numbers(s)), scorer.overlap(terms, s)))
 
 
+_SHORT = 40  # characters: a short answer is a figure, a date or a name, not a clause
+_COPULA = re.compile(r"(?:です|でした|である|だ)?[。.!！]?$")
+
+
+def short_core(claim: str) -> str:
+    """A first sentence short enough to be the answer alone (「120億円。」, "150 billion yen (1,500億円)."),
+    without its copula; "" for a longer one."""
+    core = _COPULA.sub("", claim.strip(_EDGES + "　"))
+    return core if 0 < len(core) <= _SHORT else ""
+
+
+def holding_sentence(core: str, source: Source) -> str | None:
+    """The source sentence that states a short answer: every figure at its scale and unit (in the source),
+    or the answer's words as written; None when the source does not state it."""
+    sentences = split_sentences(source.text) or [source.text]
+    if quantities(core):
+        if share_supported(core, source.text) < 1.0:
+            return None
+        return max(sentences, key=lambda s: share_supported(core, s))
+    plain, names = _plain(core), [n.lower() for n in _NAMED.findall(clean(core))]
+    for sentence in sentences:
+        held = _plain(sentence)
+        if plain in held or (names and all(n in held for n in names)):
+            return sentence
+    return None
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[\s「」『』（）()、,]", "", clean(text)).lower()
+
+
 class Attributor:
     """Checks an answer sentence by sentence, as the model writes it; numbers sources by first use."""
 
     def __init__(
         self, sources: Sequence[Source], scorer: Scorer, dense: Dense | None = None,
-        quoted: Sequence[tuple[int, str]] = (), focus: Focus | None = None,
+        quoted: Sequence[tuple[int, str]] = (), focus: Focus | None = None, short_first: bool = False,
+        guard: SubjectGuard | None = None,
     ) -> None:  # fmt: skip
         """`quoted`: (source index, sentence) of key passages already shown; their sources keep the
         first numbers, so a marker means the same post in the passage and in the answer. `focus`: drop
-        factual sentences that do not bear on the question."""
+        factual sentences that do not bear on the question. `short_first`: the first sentence may be the
+        short answer alone, checked to stand in the source it cites. `guard`: drop a sentence whose figure
+        the cited source gives for another company, product or period than the question's."""
         self.sources, self.scorer, self.dense, self.focus = list(sources), scorer, dense, focus
+        self.short_first, self.guard = short_first, guard
+        self.wrong_subject: list[str] = []
         self.off_topic: list[str] = []
         self.parts: list[str] = []
         self.order: dict[int, int] = {}  # source index -> number in the answer
@@ -143,7 +180,22 @@ class Attributor:
             if not marks:
                 self.dropped.append(claim)
                 return None
-            if self.focus is not None and not self.focus.bears(claim, first=self.cited == 0):
+            if self.guard is not None and self.guard.wrong(claim, "\n".join(self.sources[j].text for j in marks)):
+                self.wrong_subject.append(claim)
+                return None
+            first = self.cited == 0
+            core = short_core(claim) if first and self.short_first else ""
+            if core:
+                # The short answer must stand in a source it cites; the sentence that holds it there may
+                # carry the question's subject for it (「120億円。」 names nothing itself).
+                held = next((h for j in marks if (h := holding_sentence(core, self.sources[j])) is not None), None)
+                if held is None:
+                    self.dropped.append(claim)
+                    return None
+                if self.focus is not None and not (self.focus.bears(claim, True) or self.focus.bears(held, True)):
+                    self.off_topic.append(claim)
+                    return None
+            elif self.focus is not None and not self.focus.bears(claim, first=first):
                 self.off_topic.append(claim)
                 return None
             self.factual += 1

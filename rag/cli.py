@@ -37,6 +37,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         rebuild=args.rebuild,
         progress=not args.json and sys.stderr.isatty(),
         max_post_bytes=settings.max_post_bytes,
+        post_seconds=settings.post_seconds,
     )
     if args.json:
         print(json.dumps(summary.as_dict()))

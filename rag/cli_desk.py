@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from rag.escaping import csv_cell, safe_url
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -96,8 +97,9 @@ def _feedback(args: argparse.Namespace, settings: Settings) -> int:
         writer = csv.writer(out)
         writer.writerow(["asked_at", "answer_id", "question", "rating", "comment", "mode", "cited"])
         for e in rated:
-            cited = " ".join(c["url"] for c in e.cited)
-            writer.writerow([e.asked_at.isoformat(), e.id, e.question, e.rating, e.comment, e.mode, cited])
+            cited = " ".join(safe_url(c["url"]) for c in e.cited)
+            row = [e.asked_at.isoformat(), e.id, e.question, e.rating, e.comment, e.mode, cited]
+            writer.writerow([csv_cell(cell) for cell in row])  # a comment 「=HYPERLINK(…)」 stays text
     finally:
         if args.csv:
             out.close()

@@ -57,27 +57,35 @@ def _sentences(hit: Hit) -> list[str]:
     return out
 
 
-def select_evidence(
+@dataclass(frozen=True)
+class Candidate:
+    """One post's best evidence window and the score it competes with."""
+
+    score: float  # rank prior applied: higher is better
+    rank: int  # retrieval rank
+    hit: Hit
+    text: str
+
+
+def candidates(
     question: str,
     hits: Sequence[Hit],
     scorer: Scorer,
     *,
-    max_sources: int = 3,
     chars_per_source: int = 200,
     dense: Callable[[str, list[str]], np.ndarray] | None = None,
     prefer_dense: bool = False,
     pool: int = 3,
     favour_type: bool = False,
-) -> list[Source]:
-    """Per post, the best-scoring sentence and its neighbours up to the budget. `dense(question,
-    sentences)` scores sentences by meaning: always when `prefer_dense` (an English question over
-    Japanese posts, where words cannot meet), otherwise only when no sentence shares enough words.
-    With `pool` > `max_sources`, the posts whose best sentence scores highest win (retrieval rank
-    breaks ties); `favour_type` lifts sentences holding the kind of fact the question asks for."""
+) -> list[Candidate]:
+    """Per post of the top `pool`, the best-scoring sentence and its neighbours up to the budget, best
+    post first. `dense(question, sentences)` scores sentences by meaning: always when `prefer_dense` (an
+    English question over Japanese posts, where words cannot meet), otherwise only when no sentence
+    shares enough words. `favour_type` lifts sentences holding the kind of fact the question asks for."""
     q_terms = scorer.terms(question)
     kind = wanted(question) if favour_type else "any"
-    found: list[tuple[float, int, Hit, str]] = []
-    for rank, hit in enumerate(hits[: max(pool, max_sources)]):
+    found: list[Candidate] = []
+    for rank, hit in enumerate(hits[:pool]):
         sentences = _sentences(hit)
         if not sentences:
             continue
@@ -94,14 +102,43 @@ def select_evidence(
         # match, so a post read by meaning only because its words barely meet the question competes with
         # its word score; only when every post is read by meaning (an English question) do cosines compete.
         rival = float(scores[best]) if prefer_dense else float(lexical[best] + _TYPE_BONUS * typed[best])
-        found.append((rival, rank, hit, _window(sentences, scores, best, chars_per_source)))
-    if len(found) > max_sources:
-        found = sorted(found, key=lambda f: (-f[0] + _RANK_PRIOR * f[1], f[1]))[:max_sources]
+        found.append(
+            Candidate(rival - _RANK_PRIOR * rank, rank, hit, _window(sentences, scores, best, chars_per_source))
+        )
+    return sorted(found, key=lambda c: (-c.score, c.rank))
+
+
+def lead(found: Sequence[Candidate]) -> float:
+    """How far the best post's evidence score leads the second's (infinite with one post)."""
+    return found[0].score - found[1].score if len(found) > 1 else float("inf")
+
+
+def select_evidence(
+    question: str,
+    hits: Sequence[Hit],
+    scorer: Scorer,
+    *,
+    max_sources: int = 3,
+    chars_per_source: int = 200,
+    dense: Callable[[str, list[str]], np.ndarray] | None = None,
+    prefer_dense: bool = False,
+    pool: int = 3,
+    favour_type: bool = False,
+    alone_margin: float = 0.0,
+) -> list[Source]:
+    """The evidence the model reads: the best `max_sources` of `candidates()`, numbered in retrieval
+    order. With `alone_margin` > 0, the best post is quoted alone when it leads the next by that much,
+    so the model is not shown another post's competing figures for what one post plainly answers."""
+    found = candidates(
+        question, hits, scorer, chars_per_source=chars_per_source, dense=dense, prefer_dense=prefer_dense,
+        pool=max(pool, max_sources), favour_type=favour_type,
+    )  # fmt: skip
+    keep = 1 if alone_margin > 0 and lead(found) >= alone_margin else max_sources
     sources: list[Source] = []
-    for _, _, hit, text in sorted(found, key=lambda f: f[1]):
+    for c in sorted(found[:keep], key=lambda c: c.rank):
         sources.append(
-            Source(len(sources) + 1, hit.source, hit.url, hit.title, hit.date.date().isoformat(),
-                   " > ".join(hit.passages[0].heading), text)
+            Source(len(sources) + 1, c.hit.source, c.hit.url, c.hit.title, c.hit.date.date().isoformat(),
+                   " > ".join(c.hit.passages[0].heading), c.text)
         )  # fmt: skip
     return sources
 

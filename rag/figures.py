@@ -6,6 +6,7 @@ the noun phrase the figure is said of, found by walking from the figure over par
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -57,10 +58,9 @@ def _offsets(morphs: list[tuple[str, str, str]]) -> list[int]:
 
 
 def _token_at(starts: list[int], char: int) -> int:
-    i = 0
-    while i + 1 < len(starts) and starts[i + 1] <= char:
-        i += 1
-    return i
+    """The token holding character `char` (a binary search: one scan per figure was quadratic in a line of
+    60,000 figures)."""
+    return max(0, bisect.bisect_right(starts, char) - 1)
 
 
 def _noun_run(morphs: list[tuple[str, str, str]], end: int) -> str:
@@ -189,7 +189,7 @@ def readings(sentence: str, tokenizer: JapaneseTokenizer) -> list[Reading]:
     previous: tuple[int, Reading] | None = None  # where the last figure read ends, and its reading
     for (m, q), (first, last) in zip(found, bounds, strict=True):
         reading = _reading(text, morphs, m, q, first, last, taken, found)
-        if previous and re.fullmatch(r"\s*[(（]\s*約?\s*", text[previous[0] : m.start()]):
+        if previous and "".join(text[previous[0] : m.start()].split()) in ("(", "（", "(約", "（約"):
             # 「1,000億ドル（約15兆円）」: the same amount in another currency, of the same measure
             reading = Reading(previous[1].measure, q.value, q.unit, m.group(0).strip()) if q.unit else None
         if reading is not None:

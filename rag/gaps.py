@@ -11,6 +11,7 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from rag.engine import Engine
+from rag.escaping import markdown_link, markdown_text
 from rag.questionlog import LoggedQuestion
 from rag.types import Related
 
@@ -83,7 +84,7 @@ def gaps_markdown(clusters: list[GapCluster]) -> str:
     lines = ["# What readers asked that the archive could not answer", ""]
     for n, c in enumerate(clusters, 1):
         counts = f"{c.count} questions ({c.refused} refused, {c.rated_down} rated down), last {c.last_asked[:10]}"
-        lines += [f"## {n}. {c.examples[0]}", "", counts, ""]
-        lines += [f"- {q}" for q in c.examples] + ["", "Closest posts:", ""]
-        lines += [f"- {r.date} [{r.title}]({r.url})" for r in c.closest] + [""]
+        lines += [f"## {n}. {markdown_text(c.examples[0])}", "", counts, ""]
+        lines += [f"- {markdown_text(q)}" for q in c.examples] + ["", "Closest posts:", ""]
+        lines += [f"- {r.date} {markdown_link(r.title, r.url)}" for r in c.closest] + [""]
     return "\n".join(lines)

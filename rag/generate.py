@@ -26,7 +26,7 @@ class ModelBusy(LLMFailed):
 
 def generate(
     llm: LLM, gate: ModelGate, messages: list[Message], cfg: AnswerConfig, cancel: threading.Event,
-    grammar: str | None = None, timings: dict[str, float] | None = None,
+    grammar: str | None = None, timings: dict[str, float] | None = None, who: str = "",
 ) -> Iterator[str | Usage]:  # fmt: skip
     """Text deltas then a `Usage`; nothing at all when the reader left before the model was free."""
     arrived = time.monotonic()
@@ -35,7 +35,7 @@ def generate(
     def gone() -> bool:
         return cancel.is_set() or time.monotonic() >= give_up
 
-    with gate.enter(gone) as ours:
+    with gate.enter(gone, who) as ours:
         if not ours:
             if cancel.is_set():
                 return  # the reader left: nobody to answer

@@ -54,8 +54,8 @@ class Grade:
 
 def grade(answer: str, gold: str) -> Grade:
     """Parenthesised parts of the gold answer are alternative spellings, not extra facts."""
-    main = re.sub(r"[（(][^）)]*[）)]", " ", gold)
-    alternatives = " ".join(re.findall(r"[（(]([^）)]*)[）)]", gold))
+    main = re.sub(r"[（(][^（()）]*[）)]", " ", gold)
+    alternatives = " ".join(re.findall(r"[（(]([^（()）]*)[）)]", gold))
     # The gold answer's figures at their scale; before 2026-12 its scaled figures' bare digits were
     # required too, so "70 billion" failed against 700億 (docs/answers.md gives both gradings).
     need = numbers(main)

@@ -12,6 +12,7 @@ from rag.extractive import extractive_answer, refusal_text
 from rag.llm.base import Usage
 from rag.passages import KeyPassage
 from rag.prompts import Lang, Source
+from rag.spans import answer_text
 from rag.types import NO_USAGE, Answer, Mode, Quoted, Related
 
 
@@ -74,4 +75,19 @@ def refusal(
 def nothing_kept(checker: Attributor, checked: Attributed) -> str:
     if checker.echoes and not checked.dropped:
         return "echo"  # the model pointed at sources (copied their titles) without answering
+    if checker.wrong_subject:
+        return "wrong-subject"  # its figure belongs to another company, product or period
     return "off-topic" if checker.off_topic else "unsupported"
+
+
+def span(
+    picked: tuple[str, int, str], sources: list[Source], scorer: Scorer, lang: Lang, timings: dict[str, float],
+    t0: float, keys: Sequence[KeyPassage], usage: Usage,
+) -> Answer:  # fmt: skip
+    """The span the model picked on its second attempt, with the source sentence that states it."""
+    text, j, sentence = picked
+    checked = attribute(answer_text(text, sentence, sources[j].n, lang), sources, scorer,
+                        quoted=[(k.source, k.text) for k in keys])  # fmt: skip
+    timings.setdefault("ttft_ms", ms(t0))
+    timings["total_ms"] = ms(t0)
+    return answer(checked, "extractive", lang, timings, usage, [], quoted(keys, sources), "span")

@@ -23,8 +23,10 @@ _UNITS = (
     ("tb", r"tb\b|テラバイト|terabytes?"),
 )
 _UNIT = "|".join(f"(?P<{name}>{pattern})" for name, pattern in _UNITS)
+# A match starts at a currency sign or a digit, never inside a run of spaces (where each start would scan
+# the rest of the run again).
 _NUMBER = re.compile(
-    r"(?P<currency>[$¥€])?\s*(?P<value>\d+(?:\.\d+)?)\s*"
+    r"(?:(?P<currency>[$¥€])\s*)?(?P<value>\d+(?:\.\d+)?)\s*"
     r"(?P<scale>兆|億|万|千|trillion\b|billion\b|million\b|thousand\b|bn\b|k\b|m\b(?![²2]))?"
     r"(?:\s*(?P<value2>\d+(?:\.\d+)?)\s*(?P<scale2>億|万|千))?"
     rf"\s*(?:{_UNIT})?",
@@ -104,4 +106,6 @@ def with_english_scales(text: str) -> str:
         unit = {"jpy": " yen", "usd": " dollars", "eur": " euros"}.get(q[0].unit, "")
         return f"{m.group(0)} (= {english_scale(q[0].value)}{unit})"
 
-    return re.sub(r"\d+(?:[.,]\d+)*\s*[兆億万](?:\s*\d+(?:[.,]\d+)*\s*[億万])?(?:円|ドル|ユーロ)?", annotate, text)
+    return re.sub(
+        r"(?<![\d.,])\d+(?:[.,]\d+)*\s*[兆億万](?:\s*\d+(?:[.,]\d+)*\s*[億万])?(?:円|ドル|ユーロ)?", annotate, text
+    )

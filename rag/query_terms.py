@@ -24,7 +24,7 @@ MAX_TERMS = 8
 
 def japanese_terms(
     llm: LLM, gate: ModelGate, question: str, cfg: AnswerConfig, cancel: threading.Event,
-    timings: dict[str, float] | None = None,
+    timings: dict[str, float] | None = None, who: str = "",
 ) -> str:  # fmt: skip
     """The keywords, or "" when the model is slow, failing or said nothing usable: the search then
     runs on the question alone, as before."""
@@ -32,7 +32,7 @@ def japanese_terms(
     messages = [Message("system", SYSTEM), Message("user", question)]
     text = ""
     try:
-        for item in generate(llm, gate, messages, short, cancel, timings=timings):
+        for item in generate(llm, gate, messages, short, cancel, timings=timings, who=who):
             if isinstance(item, str):
                 text += item
     except (LLMFailed, LLMUnavailable):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from rag.escaping import safe_url
 from rag.retrieve import Hit
 from rag.types import Answer, Quoted, Related
 
@@ -67,5 +68,5 @@ def sources_text(answer: Answer, lang: str) -> str:
     if not answer.citations:
         return ""
     head = "出典:" if lang == "ja" else "Sources:"
-    lines = [f"[{c.n}] {c.title} ({c.date}) {c.url}" for c in answer.citations]
+    lines = [f"[{c.n}] {c.title} ({c.date}) {safe_url(c.url)}".rstrip() for c in answer.citations]
     return "\n\n" + head + "\n" + "\n".join(lines)

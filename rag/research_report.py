@@ -7,6 +7,7 @@ from dataclasses import asdict
 from html import escape
 from typing import Any
 
+from rag.escaping import markdown_link, markdown_text, safe_url
 from rag.research import Figure, MeasureFigures, Research
 
 _UNIT_TEXT = {"pct": "%", "jpy": "円", "usd": "ドル", "eur": "ユーロ", "mm2": "mm²", "m2": "m²", "gb": "GB", "tb": "TB"}
@@ -40,12 +41,13 @@ def shown(f: Figure) -> str:
     return f"{f.value:,.4g}{unit}"
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def markdown(r: Research) -> str:
-    lines = [f"# {r.topic}", "", f"{len(r.posts)} posts, {len(r.figures)} figures ({r.took_ms:.0f} ms)", ""]
+    lines = [
+        f"# {markdown_text(r.topic)}",
+        "",
+        f"{len(r.posts)} posts, {len(r.figures)} figures ({r.took_ms:.0f} ms)",
+        "",
+    ]
     if r.timeline:
         top = max(n for _, n in r.timeline) or 1
         lines += ["## Posts per month", "", "```"]
@@ -56,10 +58,10 @@ def markdown(r: Research) -> str:
             continue
         lines += [f"## {heading}", ""]
         for m in items:
-            lines += [f"### {m.measure}", "", "| date | value | post |", "| --- | --- | --- |"]
-            lines += [f"| {f.date} | {shown(f)} | [{_md_cell(f.source)}]({f.url}) |" for f in m.figures]
+            lines += [f"### {markdown_text(m.measure)}", "", "| date | value | post |", "| --- | --- | --- |"]
+            lines += [f"| {f.date} | {shown(f)} | {markdown_link(f.source, f.url)} |" for f in m.figures]
             lines.append("")
-    lines += ["## Posts", ""] + [f"- {p.date} [{_md_cell(p.title)}]({p.url})" for p in r.posts]
+    lines += ["## Posts", ""] + [f"- {p.date} {markdown_link(p.title, p.url)}" for p in r.posts]
     return "\n".join(lines) + "\n"
 
 
@@ -84,9 +86,15 @@ def _chart(timeline: list[tuple[str, int]]) -> str:
 def _figure_rows(figures: list[Figure]) -> str:
     return "".join(
         f"<tr><td>{escape(f.date)}</td><td>{escape(f.measure)}</td><td class='v'>{escape(shown(f))}</td>"
-        f"<td><a href='{escape(f.url)}'>{escape(f.source)}</a><div class='s'>{escape(f.sentence)}</div></td></tr>"
+        f"<td>{_link(f.source, f.url)}<div class='s'>{escape(f.sentence)}</div></td></tr>"
         for f in figures
     )
+
+
+def _link(text: str, url: str) -> str:
+    """An http(s) link, or the text alone: a post's permalink may be anything its author wrote."""
+    target = safe_url(url)
+    return f"<a href='{escape(target)}'>{escape(text)}</a>" if target else escape(text)
 
 
 def html(r: Research) -> str:
@@ -98,7 +106,7 @@ def html(r: Research) -> str:
             sections.append(f"<h2>{heading}</h2>")
             sections += [f"<h3>{escape(m.measure)}</h3><table>{head}{_figure_rows(m.figures)}</table>" for m in items]
     sections.append(f"<h2>All figures</h2><table>{head}{_figure_rows(r.figures)}</table>")
-    posts = "".join(f"<li>{escape(p.date)} <a href='{escape(p.url)}'>{escape(p.title)}</a></li>" for p in r.posts)
+    posts = "".join(f"<li>{escape(p.date)} {_link(p.title, p.url)}</li>" for p in r.posts)
     sections.append(f"<h2>Posts</h2><ol>{posts}</ol>")
     style = (
         "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}"

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     embedding_model: str = Field(DEFAULT_EMBEDDER, description="sentence-transformers name or path")
     embed_batch_size: int = Field(8, ge=1, le=1024)
     max_post_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="larger post files are skipped at ingest")
+    post_seconds: float = Field(
+        10.0, ge=0, description="longest time reading one post may take at ingest (a child process); 0 = no limit"
+    )
     embed_int8: bool = Field(True, description="dynamic int8 embedder (1.4x faster, cosine 0.996 vs fp32)")
     threads: int = Field(0, ge=0, description="CPU threads for models; 0 = all cores")
     retrieval_mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
@@ -76,6 +79,22 @@ class Settings(BaseSettings):
     answer_english_terms: bool = Field(
         False, description="the model writes Japanese search terms for English questions"
     )
+    answer_short_first: bool = Field(
+        False, description="the answer opens with the figure, date or name asked for, checked against its source"
+    )
+    answer_demonstrations: bool = Field(False, description="worked examples in the cached prompt prefix")
+    answer_subject_guard: bool = Field(
+        False, description="drop a generated figure the source gives for another company, product or period"
+    )
+    answer_alone_margin: float = Field(
+        0.0, ge=0, description="quote the best post alone when its evidence score leads the next by this; 0 = never"
+    )
+    answer_english_route: Literal["direct", "translate"] = Field(
+        "direct", description="English answers: written in English, or in Japanese and translated sentence by sentence"
+    )
+    answer_span_fallback: bool = Field(
+        False, description="when the model refuses a confident key passage, a second short attempt picks the span"
+    )
     en_dense_weight: float = Field(1.0, ge=0, description="dense leg's weight for questions with no Japanese")
     en_sparse_weight: float = Field(3.0, ge=0, description="BM25 leg's weight for questions with no Japanese")
 
@@ -111,7 +130,13 @@ class Settings(BaseSettings):
         default_factory=list, description="origins allowed to call from browsers"
     )
     rate_limit_per_minute: int = Field(120, ge=0, description="per key or client IP; 0 = unlimited")
+    # A reader asks a question a minute or two; 20 leaves room for a lively conversation and for searches,
+    # and keeps a script posing as the widget far below what a key holder may do.
+    public_rate_limit_per_minute: int = Field(
+        20, ge=0, description="per client IP for keyless page visitors (the widget); 0 = unlimited"
+    )
     queue_size: int = Field(8, ge=0, description="answers waiting for the model before 429")
+    queue_per_caller: int = Field(2, ge=0, description="places in the answer queue one caller may hold; 0 = no limit")
     # Above the largest valid request (20 messages of 3,000 characters, JSON-escaped), so the limit
     # only ever stops abuse, never a request the schema allows.
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
@@ -176,7 +201,10 @@ class Settings(BaseSettings):
             queue_s=self.llm_queue_s, grammar=self.answer_grammar, passages=self.answer_passages,
             evidence_pool=self.answer_evidence_pool, compact_headers=self.answer_compact_headers,
             favour_type=self.answer_favour_type, english_terms=self.answer_english_terms,
-            on_topic=self.answer_on_topic,
+            on_topic=self.answer_on_topic, short_first=self.answer_short_first,
+            demonstrations=self.answer_demonstrations, subject_guard=self.answer_subject_guard,
+            alone_margin=self.answer_alone_margin, span_fallback=self.answer_span_fallback,
+            english_route=self.answer_english_route,
         )  # fmt: skip
 
     def embedder_options(self) -> EmbedderOptions:

@@ -196,9 +196,10 @@ def test_without_an_index_the_service_starts_and_says_why(tmp_path: Path) -> Non
     with TestClient(create_app(settings(tmp_path / "none"))) as c:
         assert c.get("/healthz").status_code == 200
         r = c.get("/readyz")
-        assert r.status_code == 503 and "rag ingest" in r.json()["detail"]
+        assert r.status_code == 503 and r.json()["parts"]["index"] is False and "detail" not in r.json()
         s = c.post("/v1/search", json={"query": "AI"})
         assert s.status_code == 503 and s.json()["error"] == "index_unavailable"
+        assert "rag ingest" in s.json()["detail"] and str(tmp_path) not in s.text  # what to do, not where
 
 
 def test_errors_never_carry_a_stack_trace(index: Path, monkeypatch: pytest.MonkeyPatch) -> None:

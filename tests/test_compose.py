@@ -21,7 +21,12 @@ def test_the_api_service_mounts_index_and_archive_and_checks_readiness() -> None
     assert api["environment"]["RAG_INDEX_DIR"].startswith("/data")
     assert api["environment"]["RAG_ARCHIVE"] == "/archive"
     assert any("/readyz" in part for part in api["healthcheck"]["test"])
-    assert "8000:8000" in api["ports"]
+    assert api["ports"] == ["${PUBLISH_ADDR:-127.0.0.1}:8000:8000"]  # loopback unless the operator says so
+
+
+def test_no_service_is_published_beyond_loopback_by_default() -> None:
+    published = [p for svc in compose()["services"].values() for p in svc.get("ports", [])]
+    assert published and all(str(p).startswith("${PUBLISH_ADDR:-127.0.0.1}:") for p in published)
 
 
 def test_ollama_is_optional_and_reachable_through_the_llm_url() -> None:
@@ -52,4 +57,7 @@ def test_the_scale_profile_puts_nginx_before_two_replicas_sharing_redis_postgres
     assert all("healthcheck" in services[s] for s in ("replica", "llm", "redis", "postgres"))
     assert "--watch" in services["indexer"]["command"] and "index-data:/data" in services["indexer"]["volumes"]
     template = (ROOT / "deploy" / "nginx-rag.conf.template").read_text(encoding="utf-8")
-    assert "${RAG_UPSTREAMS}" in template and "proxy_next_upstream error timeout" in template
+    assert "${RAG_UPSTREAMS}" in template and "proxy_next_upstream error timeout;" in template
+    asks = template.split("location / {", 1)[1].split("}", 1)[0]
+    rules = [line.strip() for line in asks.splitlines() if line.strip().startswith("proxy_next_upstream")]
+    assert rules == ["proxy_next_upstream error timeout;"]  # an ask once sent is never repeated elsewhere

@@ -75,14 +75,16 @@ def test_new_cleaning_rules_re_chunk_every_post_and_re_embed_only_changed_chunks
 ) -> None:
     import index.cleaning
     import index.ingest
+    import index.reading
 
     first = run(archive, tmp_path / "idx")
-    # a rule change that alters one sentence of one post, shipped with a new cleaning version
+    # a rule change that alters one sentence of one post, shipped with a new cleaning version (read in this
+    # process, post_seconds=0, so that the changed rule is the one used)
     clean = index.cleaning.clean_body
-    monkeypatch.setattr(index.ingest, "clean_body", lambda body: clean(body.replace("42%削減", "45%削減")))
+    monkeypatch.setattr(index.reading, "clean_body", lambda body: clean(body.replace("42%削減", "45%削減")))
     monkeypatch.setattr(index.ingest, "CLEANING_VERSION", index.cleaning.CLEANING_VERSION + 1)
     fake.embedded = 0
-    s = run(archive, tmp_path / "idx")
+    s = run(archive, tmp_path / "idx", post_seconds=0)
     assert s.version != first.version and s.posts_updated == 9  # every post re-read, none of them edited
     assert s.chunks_embedded == fake.embedded == 1  # the others' vectors came from the cache
     snap = Snapshot.open(tmp_path / "idx")

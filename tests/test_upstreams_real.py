@@ -44,8 +44,9 @@ def test_killing_one_llm_server_while_readers_wait_costs_none_of_them_an_error(
     env = {"RAG_INDEX_DIR": str(index), "RAG_EMBEDDING_MODEL": "fake:64", "RAG_LLM_BACKEND": "openai",
            "RAG_LLM_URL": urls, "RAG_LLM_SLOTS": "1", "RAG_CACHE_ENABLED": "false", "RAG_RATE_LIMIT_PER_MINUTE": "0",
            "RAG_ANSWER_CHARS_PER_SOURCE": "60", "RAG_ANSWER_MAX_TOKENS": "24", "RAG_LLM_FIRST_TOKEN_S": "300",
-           "RAG_LLM_TOTAL_S": "600", "RAG_LLM_QUEUE_S": "600"}  # fmt: skip
-    with rag_server(env, fakes=True) as base, httpx.Client(base_url=base, timeout=900) as client:
+           "RAG_LLM_TOTAL_S": "600", "RAG_LLM_QUEUE_S": "600", "RAG_ADMIN_KEYS": "operator-key"}  # fmt: skip
+    operator = {"Authorization": "Bearer operator-key"}  # upstream states are an operator's view
+    with rag_server(env, fakes=True) as base, httpx.Client(base_url=base, timeout=900, headers=operator) as client:
         with ThreadPoolExecutor(len(QUESTIONS)) as pool:
             asked = [pool.submit(client.post, "/v1/ask", json={"question": q}) for q in QUESTIONS]
             deadline = time.monotonic() + 60

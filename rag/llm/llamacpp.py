@@ -7,6 +7,7 @@ whole prompt in one uninterruptible call), so a departed reader frees the model 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -14,6 +15,55 @@ from pathlib import Path
 from typing import Any
 
 from rag.llm.base import LLMFailed, LLMOptions, LLMUnavailable, Message, Usage
+
+
+class PrefixStates:
+    """The KV cache of the last few prompts, by their tokens. A prompt that shares a long prefix with one
+    of them (the fixed instructions and demonstrations, after a different prompt such as the search-terms
+    one ran in between) restores it instead of reading those tokens again. Ours because llama-cpp-python's
+    LlamaRAMCache saves the whole context with its logits buffer (hundreds of MB a state here); this keeps
+    only the sequence's KV (about 28 kB a token for the 1.5B model)."""
+
+    def __init__(self, most: int = 3, least: int = 128) -> None:
+        self.most, self.least = most, least
+        self._states: list[tuple[tuple[int, ...], bytes]] = []  # oldest first
+
+    def best(self, tokens: Sequence[int]) -> tuple[tuple[int, ...], bytes, int] | None:
+        """The saved state sharing the longest prefix with `tokens`, and that length."""
+        found = None
+        for key, data in self._states:
+            n = common_prefix(key, tokens)
+            if n >= self.least and (found is None or n > found[2]):
+                found = (key, data, n)
+        return found
+
+    def save(self, ctx: Any, tokens: Sequence[int]) -> None:
+        from llama_cpp import llama_cpp as c
+
+        if len(tokens) < self.least:
+            return
+        size = c.llama_state_seq_get_size(ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = c.llama_state_seq_get_data(ctx, buffer, size, 0)
+        key = tuple(tokens)
+        self._states = [(k, d) for k, d in self._states if k != key][-(self.most - 1) :] if self.most > 1 else []
+        self._states.append((key, bytes(buffer)[:written]))
+
+    @staticmethod
+    def restore(ctx: Any, data: bytes) -> bool:
+        from llama_cpp import llama_cpp as c
+
+        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        return bool(c.llama_state_seq_set_data(ctx, buffer, len(data), 0))
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 class LlamaCppLLM:
@@ -28,6 +78,7 @@ class LlamaCppLLM:
             raise LLMUnavailable(f'llama-cpp-python is not installed ({exc}); run "make install"') from exc
         self.name = f"llama.cpp:{path.name}"
         self._lock = threading.Lock()  # a llama.cpp context serves one sequence at a time
+        self.states = PrefixStates()
         self.slice = max(1, options.prefill_slice)
         threads = options.threads or os.cpu_count() or 1
         draft = None
@@ -96,11 +147,17 @@ class LlamaCppLLM:
         evaluates only the last token before sampling."""
         m = self.model
         cached = int(m.n_tokens)
-        same = 0
-        for a, b in zip(m.input_ids[:cached], tokens, strict=False):
-            if a != b:
-                break
-            same += 1
+        same = common_prefix(m.input_ids[:cached].tolist(), tokens)
+        saved = self.states.best(tokens)
+        if saved is not None and saved[2] > same:  # another prompt ran since: restore the longer prefix
+            key, data, n = saved
+            m._ctx.kv_cache_seq_rm(-1, 0, -1)
+            if self.states.restore(m._ctx.ctx, data):
+                m.input_ids[: len(key)] = key
+                m.n_tokens = cached = len(key)
+                same = n
+            else:
+                m.n_tokens = cached = same = 0
         target = len(tokens) - 1
         same = min(same, target)
         if same < cached:
@@ -110,4 +167,7 @@ class LlamaCppLLM:
             if cancel.is_set():
                 return False
             m.eval(tokens[i : min(i + self.slice, target)])
-        return not cancel.is_set()
+        if cancel.is_set():
+            return False
+        self.states.save(m._ctx.ctx, tokens[:target])
+        return True

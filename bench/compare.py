@@ -1,0 +1,100 @@
+"""Two or more stored answer runs of the same questions, side by side, with the uncertainty that decides
+whether a difference is one: each run's accuracy with a 95% Wilson interval, and each run's difference
+from the first with a 95% paired-bootstrap interval (the same questions resampled for both runs).
+
+    python -m bench.compare BASE.json OTHER.json [...] [--lang en] [--out FILE]
+
+A default changes only when the whole interval of the difference lies on one side of zero."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+from bench.common import write
+
+BOOTSTRAP = 4000
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return 0.0, 0.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return round(centre - half, 4), round(centre + half, 4)
+
+
+def paired_interval(a: list[int], b: list[int], seed: int = 0) -> tuple[float, float, float]:
+    """Mean of b - a and its 95% bootstrap interval over questions."""
+    n = len(a)
+    rng = random.Random(seed)
+    diffs = [bi - ai for ai, bi in zip(a, b, strict=True)]
+    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(BOOTSTRAP))
+    return round(sum(diffs) / n, 4), round(means[int(0.025 * BOOTSTRAP)], 4), round(means[int(0.975 * BOOTSTRAP)], 4)
+
+
+def outcomes(run: dict[str, Any], lang: str | None) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in run["questions"] if lang is None or r["lang"] == lang}
+
+
+def measures(records: list[dict[str, Any]]) -> dict[str, Any]:
+    answerable = [r for r in records if r["answerable"]]
+    unanswerable = [r for r in records if not r["answerable"]]
+    right = sum(1 for r in answerable if r.get("correct"))
+    cited = [ok for r in answerable for ok in r.get("cited_gold", [])]
+    ttft = sorted(r["timings"]["ttft_ms"] for r in records if "ttft_ms" in r.get("timings", {}))
+    return {
+        "n": len(answerable),
+        "accuracy": round(right / len(answerable), 4) if answerable else 0.0,
+        "accuracy_95": wilson(right, len(answerable)),
+        "answerable_refused": round(sum(1 for r in answerable if r["refused"]) / len(answerable), 4)
+        if answerable
+        else 0.0,
+        "unanswerable_refused": round(sum(1 for r in unanswerable if r["refused"]) / len(unanswerable), 4)
+        if unanswerable
+        else 0.0,
+        "citation_precision": round(sum(cited) / len(cited), 4) if cited else 0.0,
+        "ttft_p50_ms": ttft[len(ttft) // 2] if ttft else None,
+    }
+
+
+def compare(paths: list[Path], lang: str | None = None) -> dict[str, Any]:
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    base = outcomes(runs[0], lang)
+    out: dict[str, Any] = {"runs": []}
+    for path, run in zip(paths, runs, strict=True):
+        mine = outcomes(run, lang)
+        shared = [i for i in base if i in mine and base[i]["answerable"]]
+        row: dict[str, Any] = {"run": str(path), **measures(list(mine.values()))}
+        if path != paths[0]:
+            a = [int(bool(base[i].get("correct"))) for i in shared]
+            b = [int(bool(mine[i].get("correct"))) for i in shared]
+            diff, lo, hi = paired_interval(a, b)
+            pairs = list(zip(a, b, strict=True))
+            row["vs_first"] = {"questions": len(shared), "difference": diff, "interval_95": [lo, hi],
+                               "decided": lo > 0 or hi < 0, "gained": sum(1 for x, y in pairs if y > x),
+                               "lost": sum(1 for x, y in pairs if x > y)}  # fmt: skip
+        out["runs"].append(row)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--lang", choices=("ja", "en"))
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    result = compare(args.runs, args.lang)
+    if args.out:
+        write(args.out, result, "python -m bench.compare " + " ".join(map(str, args.runs)))
+    else:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
