@@ -267,6 +267,11 @@ class FigureOut(BaseModel):
     source: str
     url: str
     sentence: str
+    subject: str = Field("", description="whose figure: the company, product or market the sentence names")
+    period: str = Field("", description="the period written before it: 2025, 2025Q3, 2025H1")
+    scope: str = Field("", description="forecast, quarter, year, month, segment, total, … joined by +")
+    high: float | None = Field(None, description="the other end when the figure is a range")
+    title: str = Field("", description="the title of its post")
 
 
 class MeasureOut(BaseModel):

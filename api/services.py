@@ -117,6 +117,10 @@ class Services:
         except ArchiveQAError as exc:
             self.llm_error = str(exc)
             log.error("LLM unavailable, answers will be extractive: %s", exc)
+            return
+        if self.settings.answer_demonstrations:  # a long fixed prefix: read it now, not in a reader's time
+            slots = self.settings.slots if self.settings.llm_server or self.settings.llm_url else 1
+            threading.Thread(target=self.answerer().warm, args=(slots,), name="warm", daemon=True).start()
 
     def _llm_server(self) -> LLM:
         """llama.cpp's server as a child of this process, with RAG_LLM_SLOTS parallel slots."""

@@ -21,6 +21,7 @@ from rag.citations import Attributed, Attributor, answer_sentences, complete_sen
 from rag.config import AnswerConfig
 from rag.conversation import standalone
 from rag.dated import Dating, dated, newest_first
+from rag.demonstrations import DEMONSTRATIONS
 from rag.engine import Engine
 from rag.evidence import Scorer, select_evidence
 from rag.filters import Filters
@@ -90,6 +91,30 @@ class Answerer:
                 self._vectors.update({(kind, t): np.asarray(v) for t, v in zip(part, vectors, strict=True)})
         q = np.stack([self._vectors[("q", c)] for c in claims])
         return q @ np.stack([self._vectors[("d", t)] for t in texts]).T
+
+    def warm(self, parallel: int = 1) -> None:
+        """Reads the fixed part of the prompt (instructions and demonstrations) once, so that later
+        questions find it in the model's cache (each llama-server slot has its own: `parallel` warms as
+        many at once). A failure costs nothing but the warmth."""
+        if self.llm is None:
+            return
+        demo = DEMONSTRATIONS[0]
+        sources = [Source(n, "", "", "", day, "", text) for n, (day, text) in enumerate(demo.sources, 1)]
+        cfg = self.config
+        messages = build_messages(demo.question, sources, "ja", compact=cfg.compact_headers,
+                                  short_first=cfg.short_first, demonstrations=cfg.demonstrations)  # fmt: skip
+        one = replace(cfg, max_tokens=1, first_token_s=max(cfg.first_token_s, 300.0), total_s=max(cfg.total_s, 300.0))
+
+        def read() -> None:
+            with contextlib.suppress(LLMFailed, LLMUnavailable):
+                for _ in generate(self.llm, self.gate, messages, one, threading.Event()):  # type: ignore[arg-type]
+                    pass
+
+        threads = [threading.Thread(target=read, name="warm") for _ in range(max(1, parallel))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
 
     def ask(self, question: str, history: Sequence[Message] = (), filters: Filters | None = None) -> Answer:
         for event in self.stream(question, history, filters):

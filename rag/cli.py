@@ -104,6 +104,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         from rag.llm.registry import load_llm
 
         answerer = Answerer(engine, load_llm(settings.llm_backend, settings.llm_options()), settings.answer_config())
+        answerer.warm()  # the fixed prompt prefix read once, as a running service does at start
 
         def answer(q: Question) -> dict[str, Any]:
             return answer_record(answerer, q)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.sparse import JapaneseTokenizer
+from rag.figure_context import NO_CONTEXT, Context, context, joins_range, precision
 from rag.quantities import Quantity, normalize, spans
 
 # Numbers that are dates, ranks, versions or ordinals, not amounts.
@@ -47,6 +48,9 @@ class Reading:
     value: float  # the scale applied: 8,028億 → 8.028e11
     unit: str  # pct, jpy, usd, …; a counter (人, 社, パラメータ) when written; "" when none
     text: str  # as written: 8,028億円
+    context: Context = NO_CONTEXT  # whose figure, for which period and scope (rag/figure_context.py)
+    high: float | None = None  # the other end when the figure is a range: 「3兆ドルから4兆ドル」
+    precision: float = 0.0  # half the step of its last written digit
 
 
 def _offsets(morphs: list[tuple[str, str, str]]) -> list[int]:
@@ -171,7 +175,9 @@ def _range_unit(text: str, end: int, found: list[tuple[re.Match[str], Quantity]]
     return nxt[1].unit or None
 
 
-def readings(sentence: str, tokenizer: JapaneseTokenizer) -> list[Reading]:
+def readings(sentence: str, tokenizer: JapaneseTokenizer, title_subject: str = "") -> list[Reading]:
+    """The figures of a sentence, each with its context (whose, which period, which scope); a range is
+    one reading. `title_subject` stands for 「同社」 (the post's own company)."""
     text = normalize(sentence)
     if "|" in text:  # a table row: its figures' measures are in a header this sentence does not hold
         return []
@@ -180,12 +186,26 @@ def readings(sentence: str, tokenizer: JapaneseTokenizer) -> list[Reading]:
         return []
     morphs = tokenizer.morphemes(text)
     starts = _offsets(morphs)
+    out: list[tuple[Reading, int]] = []  # each reading and where its text ends
+    for reading, (start, end) in _read(text, morphs, starts, found):
+        if out and reading.unit == out[-1][0].unit and joins_range(text[out[-1][1] : start]):
+            low = out[-1][0]  # 「3兆ドルから4兆ドル」: one range, not two figures
+            out[-1] = (replace(low, text=text[text.find(low.text) : end], high=reading.value), end)
+            continue
+        ctx = context(text, start, end, morphs, _token_at(starts, start), title_subject)
+        out.append((replace(reading, context=ctx, precision=precision(reading.text, reading.value)), end))
+    return [r for r, _ in out]
+
+
+def _read(
+    text: str, morphs: list[tuple[str, str, str]], starts: list[int], found: list[tuple[re.Match[str], Quantity]]
+) -> list[tuple[Reading, tuple[int, int]]]:
     bounds = [
         (_token_at(starts, m.start("value")), _token_at(starts, m.start() + len(m.group(0).rstrip()) - 1))
         for m, _ in found
     ]
     taken = {i for first, last in bounds for i in range(first, last + 2)}  # a figure and its counter
-    out: list[Reading] = []
+    out: list[tuple[Reading, tuple[int, int]]] = []
     previous: tuple[int, Reading] | None = None  # where the last figure read ends, and its reading
     for (m, q), (first, last) in zip(found, bounds, strict=True):
         reading = _reading(text, morphs, m, q, first, last, taken, found)
@@ -193,7 +213,7 @@ def readings(sentence: str, tokenizer: JapaneseTokenizer) -> list[Reading]:
             # 「1,000億ドル（約15兆円）」: the same amount in another currency, of the same measure
             reading = Reading(previous[1].measure, q.value, q.unit, m.group(0).strip()) if q.unit else None
         if reading is not None:
-            out.append(reading)
+            out.append((reading, (m.start("value"), m.start() + len(m.group(0).rstrip()))))
             previous = (m.end(), reading)
     return out
 

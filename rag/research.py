@@ -9,16 +9,16 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from index.cleaning import split_sentences
 from index.sparse import JapaneseTokenizer
 from rag.engine import Engine
+from rag.figure_context import DISAGREE_DAYS, differ, same_period, title_subject
 from rag.figures import measure_key, readings
 from rag.filters import Filters
 from rag.retrieve import Hit
 
-DISAGREE_DAYS = 31  # figures for one measure from posts this close together should agree
 _SNIPPET = 160
 
 
@@ -41,6 +41,13 @@ class Figure:
     source: str
     url: str
     sentence: str
+    subject: str = ""  # whose figure: the company, product or market named before it
+    period: str = ""  # the period written before it: 2025, 2025Q3
+    scope: str = ""  # forecast, quarter, year, segment, total, … joined by "+"
+    high: float | None = None  # the other end of a range
+    approximate: bool = False  # 約, 超, 以上 …
+    precision: float = 0.0  # half the step of its last written digit
+    title: str = ""  # its post's title
 
 
 @dataclass(frozen=True)
@@ -88,14 +95,17 @@ def figures_of(
     (the post's title counts as naming it for its opening sentence)."""
     out: list[Figure] = []
     previous = _plain(hit.title)
+    owner = title_subject(hit.title, tokenizer.morphemes)  # who 「同社」 is
     for sentence in sentences:
         plain = _plain(sentence)
         near = not terms or any(t in plain or t in previous for t in terms)
         previous = plain
         if not near or not any(c.isdigit() for c in plain):
             continue
-        for r in readings(sentence, tokenizer):
-            out.append(Figure(r.measure, r.value, r.unit, r.text, date, hit.source, hit.url, sentence))
+        for r in readings(sentence, tokenizer, owner):
+            c = r.context
+            out.append(Figure(r.measure, r.value, r.unit, r.text, date, hit.source, hit.url, sentence, c.subject,
+                              c.period, c.scope, r.high, c.approximate, r.precision, hit.title))  # fmt: skip
     return out
 
 
@@ -116,21 +126,37 @@ def changes(figures: list[Figure]) -> list[MeasureFigures]:
 
 
 def disagreements(figures: list[Figure], days: int = DISAGREE_DAYS) -> list[MeasureFigures]:
-    """The same measure (and unit) with different values in posts published within `days` of each other."""
+    """Figures two posts give differently for the same thing: the same measure and unit, said of the
+    same subject, in the same scope (a forecast is not a report, a quarter not a year, a segment not the
+    company) and period (written the same, or, with none written, posts within `days` of each other),
+    with values that differ beyond their rounding (a range is one value; overlapping ones agree)."""
+    groups: dict[tuple[str, str, str, str], list[Figure]] = defaultdict(list)
+    for f in figures:
+        # a figure nobody is named for cannot be said to disagree with anything, and one whose measure is
+        # its subject's name (「某生成AI企業が8,300億ドル…で」) was not read well enough to compare
+        if f.subject and measure_key(f.measure) not in measure_key(f.subject):
+            groups[(measure_key(f.measure), f.unit, f.subject.casefold(), f.scope)].append(f)
     out = []
-    for group in _group(figures).values():
+    for group in groups.values():
         ordered = sorted(group, key=lambda f: (f.date, f.source))
         involved: dict[int, Figure] = {}
         for i, a in enumerate(ordered):
             for j in range(i + 1, len(ordered)):
                 b = ordered[j]
-                if _day(b.date) - _day(a.date) > timedelta(days=days):
-                    break
-                if a.source != b.source and not _same(a.value, b.value):
+                if a.source != b.source and disagree(a, b, days):
                     involved[i], involved[j] = a, b
         if involved:
             out.append(MeasureFigures(ordered[0].measure, [involved[k] for k in sorted(involved)]))
     return sorted(out, key=lambda m: m.figures[0].date)
+
+
+def disagree(a: Figure, b: Figure, days: int = DISAGREE_DAYS) -> bool:
+    """Do two figures of the same measure, subject and scope state different values for the same period?"""
+    if not same_period(a.period, _day(a.date), b.period, _day(b.date), days):
+        return False
+    span_a = (a.value, a.high if a.high is not None else a.value, a.precision, a.approximate)
+    span_b = (b.value, b.high if b.high is not None else b.value, b.precision, b.approximate)
+    return differ(span_a, span_b)
 
 
 def _same(a: float, b: float) -> bool:

@@ -16,7 +16,8 @@ _UNIT_TEXT = {"pct": "%", "jpy": "円", "usd": "ドル", "eur": "ユーロ", "mm
 def research_json(r: Research) -> dict[str, Any]:
     def figure(f: Figure) -> dict[str, Any]:
         return {"measure": f.measure, "value": f.value, "unit": f.unit, "text": f.text, "date": f.date,
-                "source": f.source, "url": f.url, "sentence": f.sentence}  # fmt: skip
+                "source": f.source, "url": f.url, "sentence": f.sentence, "subject": f.subject, "period": f.period,
+                "scope": f.scope, "high": f.high, "title": f.title}  # fmt: skip
 
     def grouped(items: list[MeasureFigures]) -> list[dict[str, Any]]:
         return [{"measure": m.measure, "figures": [figure(f) for f in m.figures]} for m in items]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.sparse import JapaneseTokenizer
-from rag.figures import Reading, measure_key, readings
+from rag.figures import measure_key, readings
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,8 @@ def test_a_bare_number_with_no_unit_or_scale_is_not_a_figure(tok: JapaneseTokeni
 
 def test_the_figure_keeps_its_written_form(tok: JapaneseTokenizer) -> None:
     [r] = readings("ELYZAの新モデルは700億パラメータです。", tok)
-    assert r == Reading("パラメータ数", 7e10, "パラメータ", "700億パラメータ")
+    assert (r.measure, r.value, r.unit, r.text) == ("パラメータ数", 7e10, "パラメータ", "700億パラメータ")
+    assert r.context.subject == "ELYZAの新モデル" and r.precision == 0.5e8
 
 
 def test_measures_written_differently_share_a_key() -> None:
@@ -76,7 +77,7 @@ def test_measures_written_differently_share_a_key() -> None:
         ("13.7エクサフロップスもの計算能力を持つ。", [("計算能力", 13.7, "エクサフロップス")]),
         (
             "年間売上予測は2026年には200億～260億ドルとされる。",
-            [("売上予測", 2e10, "usd"), ("売上予測", 2.6e10, "usd")],
+            [("売上予測", 2e10, "usd")],  # one range, 200億 to 260億 (its high end below)
         ),
     ],
 )
@@ -109,7 +110,7 @@ def test_figures_without_a_measure_to_tie_them_to_are_left_out(tok: JapaneseToke
         ("AWSとも複数年で380億ドルという巨額の契約を結んだ。", [("契約額", 3.8e10, "usd")]),
         (
             "設備投資ガイダンスを400億～420億米ドルに引き上げた。",
-            [("設備投資ガイダンス", 4e10, "usd"), ("設備投資ガイダンス", 4.2e10, "usd")],
+            [("設備投資ガイダンス", 4e10, "usd")],  # one range
         ),
     ],
 )
@@ -161,3 +162,22 @@ def test_a_range_is_read_at_its_end_and_an_adjacent_noun_is_the_measure(
     tok: JapaneseTokenizer, sentence: str, expected: list[tuple[str, float, str]]
 ) -> None:
     assert [(r.measure, r.value, r.unit) for r in readings(sentence, tok)] == expected
+
+
+def test_a_range_is_one_figure_with_both_ends(tok: JapaneseTokenizer) -> None:
+    [r] = readings("AIインフラへの投資は2030年までに3兆ドルから4兆ドルに達する見通しだ。", tok)
+    assert (r.value, r.high, r.text) == (3e12, 4e12, "3兆ドルから4兆ドル")
+    assert r.context.period == "2030" and "forecast" in r.context.scope
+
+
+def test_a_figure_knows_whose_it_is_and_its_scope(tok: JapaneseTokenizer) -> None:
+    [deal] = readings("NvidiaはIntelに50億ドルを投資した。", tok)
+    assert deal.context.subject == "Nvidia→Intel"
+    [group] = [
+        r
+        for r in readings("Microsoft、Alphabet、Amazon、Metaの4社の設備投資は合計3,000億ドルだ。", tok)
+        if r.unit == "usd"
+    ]
+    assert group.context.subject == "Microsoft・Alphabet・Amazon・Meta" and "total" in group.context.scope
+    [own] = readings("同社の売上高は120億円となった。", tok, title_subject="ミライAI")
+    assert own.context.subject == "ミライAI"

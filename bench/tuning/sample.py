@@ -34,6 +34,7 @@ def fact_score(sentence: str) -> int:
 
 
 def draw(articles: list[Article], n: int, rng: random.Random, least: int = 12) -> list[Article]:
+    """`n` posts, per month in proportion to the month's size, at least `least` from each."""
     by_month: dict[str, list[Article]] = defaultdict(list)
     for a in articles:
         by_month[a.post.date.strftime("%Y-%m")].append(a)
@@ -85,21 +86,31 @@ def main() -> None:
     parser.add_argument("--sheets", type=int, default=8)
     parser.add_argument("--topics", type=int, default=3, help="shared topics per sheet")
     parser.add_argument("--out", type=Path, default=Path("data/tuning/sheets"))
+    parser.add_argument("--since", default="", help="only posts of this month (YYYY-MM) or later")
+    parser.add_argument("--first-sheet", type=int, default=1, help="number of the first sheet written")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     articles = load(args.archive)
-    picked = draw(articles, args.posts, rng)
+    manifest_path = args.out / "manifest.json"
+    earlier = json.loads(manifest_path.read_text(encoding="utf-8")) if args.first_sheet > 1 else {"sheets": []}
+    taken = {p for sheet in earlier["sheets"] for p in sheet["posts"]}
+    pool = [a for a in articles if a.source not in taken and a.post.date.strftime("%Y-%m") >= args.since]
+    picked = draw(pool, args.posts, rng, least=0)
     shared = topics(articles, set())
     names = sorted(shared)
     rng.shuffle(names)
     args.out.mkdir(parents=True, exist_ok=True)
-    manifest = {"seed": args.seed, "archive_posts": len(articles), "sheets": []}
+    manifest = {"seed": args.seed, "archive_posts": len(articles), "sheets": earlier["sheets"]}
+    used_topics = {t for sheet in earlier["sheets"] for t in sheet["topics"]}
+    names = [n for n in names if n not in used_topics]
     for i in range(args.sheets):
+        number = args.first_sheet + i
         part = picked[i :: args.sheets]
         chosen = {n: shared[n] for n in names[i * args.topics : (i + 1) * args.topics]}
-        (args.out / f"sheet-{i + 1}.md").write_text(sheet(part, chosen, args.archive), encoding="utf-8")
-        manifest["sheets"].append({"sheet": i + 1, "posts": [a.source for a in part], "topics": list(chosen)})
-    (args.out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        (args.out / f"sheet-{number}.md").write_text(sheet(part, chosen, args.archive), encoding="utf-8")
+        manifest["sheets"].append({"sheet": number, "posts": [a.source for a in part], "topics": list(chosen),
+                                   "seed": args.seed, "since": args.since})  # fmt: skip
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     months = Counter(a.post.date.strftime("%Y-%m") for a in picked)
     print(f"{len(picked)} posts over {len(months)} months into {args.sheets} sheets: {dict(sorted(months.items()))}")
 
