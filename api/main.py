@@ -105,6 +105,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def no_archive(request: Request, exc: NoArchive) -> JSONResponse:
         return _error(409, "no_archive", str(exc))
 
+    @app.exception_handler(desk.UnknownAnswerId)
+    async def unknown_answer_id(request: Request, exc: desk.UnknownAnswerId) -> JSONResponse:
+        return _error(404, "unknown_answer", str(exc))
+
     @app.exception_handler(UnknownAnswer)
     async def unknown_answer(request: Request, exc: UnknownAnswer) -> JSONResponse:
         return _error(404, "unknown_answer", str(exc))

@@ -223,7 +223,9 @@ class AskOut(BaseModel):
         default_factory=list, description="key passages, quoted before generation started; never withdrawn"
     )
     refused: bool
-    mode: Literal["generative", "extractive", "refusal"]
+    mode: Literal["generative", "extractive", "refusal", "help"] = Field(
+        ..., description="help: a question about the service itself, answered from the index without the model"
+    )
     timings: dict[str, float]
     related: list[RelatedOut] = Field(default_factory=list, description="closest posts when refused")
     usage: dict[str, int]

@@ -1,7 +1,9 @@
 """Who may call: keys in two roles, public readers from the widget's pages, and rate limits.
 
-- Readers and API clients hold a key of `RAG_API_KEYS`; operators one of `RAG_ADMIN_KEYS` (admin
-  endpoints, and `/metrics` once keys are set). A reader key on an admin endpoint is a 403, no key 401.
+- Readers and API clients hold a key of `RAG_API_KEYS`; the publisher's staff one of `RAG_STAFF_KEYS` (the
+  desk, research and reports, besides what readers may); operators one of `RAG_ADMIN_KEYS` (everything:
+  admin endpoints, and `/metrics` once keys are set). A key below the role an endpoint needs is a 403,
+  no key a 401.
 - The widget holds no secret: with keys set, a request whose `Origin` is one of `RAG_CORS_ORIGINS` is
   admitted as a public reader, to what the widget uses only (ask, search, feedback), at its own lower
   rate per client address. Any program can send that header: it proves nothing (docs/security.md).
@@ -21,7 +23,7 @@ from typing import Literal
 
 from fastapi import Request
 
-Role = Literal["admin", "reader", "public", "open"]
+Role = Literal["admin", "staff", "reader", "public", "open"]
 
 
 class Unauthorized(Exception):
@@ -39,7 +41,7 @@ class RateLimited(Exception):
 
 
 # What the widget calls; a keyless page visitor reaches nothing else.
-PUBLIC_PATHS = frozenset({"/v1/ask", "/v1/search", "/v1/feedback"})
+PUBLIC_PATHS = frozenset({"/v1/ask", "/v1/search", "/v1/feedback", "/v1/suggestions"})
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,16 @@ def _digest(key: str) -> bytes:
 
 
 class Keys:
-    def __init__(self, readers: Iterable[str], admins: Iterable[str], origins: Iterable[str]) -> None:
+    def __init__(
+        self, readers: Iterable[str], admins: Iterable[str], origins: Iterable[str], staff: Iterable[str] = ()
+    ) -> None:
         self._readers = [_digest(k) for k in readers]
+        self._staff = [_digest(k) for k in staff]
         self._admins = [_digest(k) for k in admins]
         self._origins = frozenset(origins)
-        self.required = bool(self._readers or self._admins)
+        self.required = bool(self._readers or self._admins or self._staff)
         self.admin_configured = bool(self._admins)
+        self.desk_configured = bool(self._admins or self._staff)
 
     @staticmethod
     def supplied(request: Request) -> str:
@@ -76,8 +82,9 @@ class Keys:
         # compare against every key (a list, not a generator: any() must not stop at the first match), so
         # the time taken says nothing about which key, if any, matched
         admin = any([hmac.compare_digest(d, k) for k in self._admins])
+        staff = any([hmac.compare_digest(d, k) for k in self._staff])
         reader = any([hmac.compare_digest(d, k) for k in self._readers])
-        return "admin" if admin else "reader" if reader else None
+        return "admin" if admin else "staff" if staff else "reader" if reader else None
 
     def identify(self, request: Request) -> Caller:
         """Who is calling; raises `Unauthorized` for a wrong key, or no key where one is needed."""
@@ -93,6 +100,17 @@ class Keys:
         if request.headers.get("origin", "") in self._origins:
             return Caller(f"ip:{address(request)}", "public")  # the widget on one of the blog's pages
         raise Unauthorized("an API key is required: send Authorization: Bearer KEY or X-API-Key: KEY")
+
+    def require_staff(self, request: Request) -> Caller:
+        """The desk and its data: a staff or operator key, always (the desk is never open)."""
+        if not self.desk_configured:
+            raise Forbidden("the desk is off: set RAG_STAFF_KEYS (or RAG_ADMIN_KEYS) to enable it")
+        if not self.supplied(request):
+            raise Unauthorized("a staff key (RAG_STAFF_KEYS) is required")
+        caller = self.identify(request)
+        if caller.role not in ("staff", "admin"):
+            raise Forbidden("this key may not use the desk: use a staff key (RAG_STAFF_KEYS)")
+        return caller
 
     def require_admin(self, request: Request) -> Caller:
         if not self.admin_configured:

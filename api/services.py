@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from api.ingesting import Ingester
 from api.metrics import Metrics
@@ -25,10 +27,12 @@ from rag.llm.openai_http import OpenAICompatibleLLM
 from rag.llm.registry import load_llm
 from rag.llm.server import ManagedServer, find_binary
 from rag.questionlog import QuestionLog, database_url
+from rag.readers_view import popular_questions
 from rag.settings import Settings
 from rag.types import Answer
 
 log = logging.getLogger("api")
+SUGGESTIONS_S = 300.0  # how long the suggested questions are reused before the log is read again
 
 
 @dataclass
@@ -53,6 +57,7 @@ class Services:
     ingester: Ingester | None = None
     server: ManagedServer | None = None  # llama-server, when RAG_LLM_SERVER
     _stop: threading.Event = field(default_factory=threading.Event)
+    _suggested: tuple[float, list[str]] = (-1e9, [])
 
     @classmethod
     def start(cls, settings: Settings, metrics: Metrics | None = None) -> Services:
@@ -72,7 +77,7 @@ class Services:
             metrics or Metrics(),
             GenerationQueue(settings.queue_size, settings.queue_per_caller, settings.generation_slots),
             limiter,
-            Keys(settings.api_keys, settings.admin_keys, settings.cors_origins),
+            Keys(settings.api_keys, settings.admin_keys, settings.cors_origins, settings.staff_keys),
             public_limiter=public,
         )
         if settings.cache_enabled:
@@ -134,7 +139,20 @@ class Services:
     def answerer(self) -> Answerer:
         assert self.engine is not None
         return Answerer(self.engine, self.llm, self.settings.answer_config(), self.gate, self.memo,
-                        prepare=self.prepare)  # fmt: skip
+                        prepare=self.prepare, suggestions=self.suggestions)  # fmt: skip
+
+    def suggestions(self) -> list[str]:
+        """What readers often asked and were answered well lately; looked up at most every 5 minutes."""
+        now = time.monotonic()
+        if self.log is None:
+            return []
+        if now - self._suggested[0] > SUGGESTIONS_S:
+            try:
+                self._suggested = (now, popular_questions(self.log, datetime.now(UTC)))
+            except Exception:  # a log that fails costs the suggestions, never the answer
+                log.exception("the question log could not be read for suggestions")
+                self._suggested = (now, [])
+        return list(self._suggested[1])
 
     def upstreams(self) -> list[dict[str, object]]:
         """Each LLM server's state when answers go to several (RAG_LLM_URL=a,b)."""
@@ -147,7 +165,8 @@ class Services:
             return answer
         try:
             version = self.engine.version if self.engine else ""
-            return replace(answer, id=self.log.record(question, answer, version))
+            vector = self.engine.embedder.embed_query(question) if self.engine else None  # for grouping gaps
+            return replace(answer, id=self.log.record(question, answer, version, vector))
         except Exception:
             log.exception("the question log could not record an answer")
             return answer

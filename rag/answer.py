@@ -34,6 +34,7 @@ from rag.periods import read_period, wants_latest, without_period
 from rag.prompts import NOT_IN_ARCHIVE, Lang, Source, build_messages, language_of
 from rag.query_terms import japanese_terms
 from rag.retrieve import Hit
+from rag.service_help import archive_facts, help_text, is_about_service
 from rag.subject import SubjectGuard
 from rag.translate import translate
 from rag.types import NO_USAGE, Answer, Delta, Done, Event, Passages, Related, Sources
@@ -61,10 +62,12 @@ class Answerer:
     def __init__(
         self, engine: Engine, llm: LLM | None, config: AnswerConfig | None = None, gate: ModelGate | None = None,
         memo: AnswerMemo | None = None, today: Callable[[], date] | None = None, prepare: ModelGate | None = None,
+        suggestions: Callable[[], Sequence[str]] | None = None,
     ) -> None:  # fmt: skip
         self.engine, self.llm, self.config = engine, llm, config or AnswerConfig()
         self.gate = gate or ModelGate(1)
         self.prepare = prepare  # slots for the CPU work before the model (retrieval, evidence, key passage)
+        self.suggestions = suggestions  # what readers often ask, for the help answer about the service
         self._cancel = threading.Event()  # the current request's: dense() stops between batches when it is set
         self.memo = memo
         self._vectors: dict[tuple[str, str], np.ndarray] = {}
@@ -153,7 +156,7 @@ class Answerer:
             answer, extra = dated(event.answer, question, used, self.engine.tokenize, dating)
             if extra and answer.mode == "generative":
                 yield Delta(extra)
-            if memo is not None:
+            if memo is not None and answer.mode != "help":  # the help answer's suggestions change daily
                 memo.store(answer)
             yield Done(answer)
 
@@ -166,6 +169,11 @@ class Answerer:
             yield from replay
             return
         lang = language_of(question)
+        if not history and is_about_service(question):
+            facts = archive_facts(self.engine.retriever.snapshot, self.engine.retriever.tz)
+            asked = list(self.suggestions()) if self.suggestions else []
+            yield Done(outcomes.help_answer(help_text(facts, asked, lang), lang, {}, t0))
+            return
         turn = standalone(question, history)
         # the newest relevant posts, when the latest is asked for, may rank below the evidence pool
         depth = max(cfg.max_sources, cfg.evidence_pool, 5) * (2 if dating.latest else 1)

@@ -43,18 +43,35 @@ def clusters_of(vectors: np.ndarray, similarity: float) -> list[list[int]]:
     return list(groups.values())
 
 
-def gap_clusters(entries: Sequence[LoggedQuestion], engine: Engine, similarity: float) -> list[GapCluster]:
+def gap_clusters(
+    entries: Sequence[LoggedQuestion], engine: Engine | None, similarity: float, closest_for: int | None = None
+) -> list[GapCluster]:
+    """Groups by meaning, largest first; each question's vector is the one the log kept, or embedded now.
+    The closest posts are looked up for the `closest_for` largest groups (all when None)."""
     if not entries:
         return []
-    vectors = np.stack([np.asarray(engine.embedder.embed_query(e.question), dtype=np.float32) for e in entries])
+
+    def vector(e: LoggedQuestion) -> np.ndarray:
+        if e.vector is not None:
+            return np.asarray(e.vector, dtype=np.float32)
+        assert engine is not None, "questions without a kept vector need the engine's embedder"
+        return np.asarray(engine.embedder.embed_query(e.question), dtype=np.float32)
+
+    vectors = np.stack([vector(e) for e in entries])
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
-    out = []
+    found = []
     for members in clusters_of(vectors, similarity):
         centre = vectors[members].mean(axis=0)
         central = sorted(members, key=lambda i: -float(vectors[i] @ centre))
+        found.append((members, central))
+    found.sort(key=lambda mc: (-len(mc[0]), entries[mc[1][0]].question))
+    out = []
+    for rank, (members, central) in enumerate(found):
         examples = list(dict.fromkeys(entries[i].question for i in central))[:_EXAMPLES]
-        hits = engine.search(entries[central[0]].question, _CLOSEST).result.hits
-        closest = [Related(h.source, h.url, h.title, h.date.date().isoformat()) for h in hits]
+        closest: list[Related] = []
+        if engine is not None and (closest_for is None or rank < closest_for):
+            hits = engine.search(entries[central[0]].question, _CLOSEST).result.hits
+            closest = [Related(h.source, h.url, h.title, h.date.date().isoformat()) for h in hits]
         group = [entries[i] for i in members]
         out.append(
             GapCluster(

@@ -91,3 +91,10 @@ def span(
     timings.setdefault("ttft_ms", ms(t0))
     timings["total_ms"] = ms(t0)
     return answer(checked, "extractive", lang, timings, usage, [], quoted(keys, sources), "span")
+
+
+def help_answer(text: str, lang: Lang, timings: dict[str, float], t0: float) -> Answer:
+    """What the service is, for a question about it: from the index, no model, nothing cited."""
+    timings.setdefault("ttft_ms", ms(t0))
+    timings["total_ms"] = ms(t0)
+    return Answer(text, [], False, "help", lang, timings)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -20,7 +21,7 @@ from index.errors import ArchiveQAError
 from rag.types import Answer
 
 Rating = Literal["up", "down"]
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _meta = sa.MetaData()
 _schema = sa.Table("qa_schema", _meta, sa.Column("version", sa.Integer, nullable=False))
@@ -38,6 +39,12 @@ questions = sa.Table(
     sa.Column("timings", sa.JSON, nullable=False),
     sa.Column("cited", sa.JSON, nullable=False),  # [{source, url, title, date}] of the cited posts
     sa.Column("index_version", sa.String(64), nullable=False),
+    # since schema 2: the answer as the reader saw it, its first-text time (the desk's percentiles need no
+    # JSON parsing over 100,000 rows) and the question's vector (gaps are grouped without embedding again)
+    sa.Column("answer", sa.Text, nullable=False, default=""),
+    sa.Column("shown", sa.JSON, nullable=True),  # {"citations": [{n, source, url, title, date}], "passages": [...]}
+    sa.Column("ttft_ms", sa.Float, nullable=True),
+    sa.Column("vector", sa.LargeBinary, nullable=True),  # float16, L2-normalized
 )
 feedback = sa.Table(
     "qa_feedback",
@@ -47,8 +54,20 @@ feedback = sa.Table(
     sa.Column("comment", sa.Text, nullable=False, default=""),
     sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+
+def _to_v2(conn: sa.Connection) -> None:
+    blob = "BYTEA" if conn.dialect.name == "postgresql" else "BLOB"
+    for column in ("answer TEXT NOT NULL DEFAULT ''", "shown JSON", "ttft_ms DOUBLE PRECISION", f"vector {blob}"):
+        conn.execute(sa.text(f"ALTER TABLE qa_questions ADD COLUMN {column}"))
+    for row in conn.execute(sa.select(questions.c.id, questions.c.timings)).mappings():
+        ttft = (row["timings"] or {}).get("ttft_ms")
+        if ttft is not None:
+            conn.execute(questions.update().where(questions.c.id == row["id"]).values(ttft_ms=float(ttft)))
+
+
 # Each step takes the schema from version i to i + 1; the log is migrated at start.
-_MIGRATIONS: list[list[str]] = []
+_MIGRATIONS: list[Callable[[sa.Connection], None]] = [_to_v2]
 
 
 class QuestionLogUnavailable(ArchiveQAError):
@@ -71,6 +90,7 @@ class LoggedQuestion:
     cited: list[dict[str, str]]
     rating: str = ""
     comment: str = ""
+    vector: np.ndarray | None = field(default=None, compare=False)  # the question's, when the log kept it
 
 
 def database_url(url: str, data_dir: Path) -> str:
@@ -112,12 +132,12 @@ class QuestionLog:
                     f"{SCHEMA_VERSION}: upgrade archive-qa"
                 )
             for step in _MIGRATIONS[found - 1 :]:
-                for statement in step:
-                    conn.execute(sa.text(statement))
+                step(conn)
             conn.execute(_schema.update().values(version=SCHEMA_VERSION))
 
-    def record(self, question: str, answer: Answer, index_version: str) -> str:
-        """Stores one answered question; returns the answer id given to the caller."""
+    def record(self, question: str, answer: Answer, index_version: str, vector: np.ndarray | None = None) -> str:
+        """Stores one answered question, as the reader saw the answer; returns the answer id given to the
+        caller. `vector`: the question's embedding, kept for grouping gaps by meaning."""
         if time.monotonic() - self._pruned > 3600:  # retention holds in a service that runs for months
             self.prune()
         answer_id = uuid.uuid4().hex
@@ -127,10 +147,19 @@ class QuestionLog:
             for q in answer.passages
             if q.source not in {c["source"] for c in cited}
         ]
+        shown = {
+            "citations": [{"n": c.n, "source": c.source, "url": c.url, "title": c.title, "date": c.date}
+                          for c in answer.citations],
+            "passages": [{"n": q.n, "source": q.source, "url": q.url, "title": q.title, "date": q.date, "text": q.text}
+                         for q in answer.passages],
+        }  # fmt: skip
+        ttft = answer.timings.get("ttft_ms")
         row = dict(
             id=answer_id, asked_at=_now(), question=question, language=answer.language, mode=answer.mode,
             refused=answer.refused, cached=answer.cached, fallback=answer.fallback, timings=dict(answer.timings),
-            cited=cited, index_version=index_version,
+            cited=cited, index_version=index_version, answer=answer.answer, shown=shown,
+            ttft_ms=float(ttft) if ttft is not None else None,
+            vector=np.asarray(vector, dtype=np.float16).tobytes() if vector is not None else None,
         )  # fmt: skip
         with self.engine.begin() as conn:
             conn.execute(questions.insert().values(**row))

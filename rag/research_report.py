@@ -34,12 +34,17 @@ def research_json(r: Research) -> dict[str, Any]:
 
 
 def shown(f: Figure) -> str:
-    """A figure as a reader compares it: normalized value and unit (8.028e11 jpy → 8,028億円)."""
+    """A figure as a reader compares it: normalized value and unit (8.028e11 jpy → 8,028億円; a range
+    with both ends)."""
     unit = _UNIT_TEXT.get(f.unit, f.unit)
-    for size, word in ((1e12, "兆"), (1e8, "億"), (1e4, "万")):
-        if abs(f.value) >= size:
-            return f"{f.value / size:,.4g}{word}{unit}"
-    return f"{f.value:,.4g}{unit}"
+
+    def one(value: float) -> str:
+        for size, word in ((1e12, "兆"), (1e8, "億"), (1e4, "万")):
+            if abs(value) >= size:
+                return f"{value / size:,.4g}{word}"
+        return f"{value:,.4g}"
+
+    return one(f.value) + (f"〜{one(f.high)}" if f.high is not None else "") + unit
 
 
 def markdown(r: Research) -> str:
@@ -59,8 +64,12 @@ def markdown(r: Research) -> str:
             continue
         lines += [f"## {heading}", ""]
         for m in items:
-            lines += [f"### {markdown_text(m.measure)}", "", "| date | value | post |", "| --- | --- | --- |"]
-            lines += [f"| {f.date} | {shown(f)} | {markdown_link(f.source, f.url)} |" for f in m.figures]
+            whose = markdown_text(
+                " · ".join(x for x in (m.figures[0].subject, m.figures[0].period, m.figures[0].scope) if x)
+            )
+            lines += [f"### {markdown_text(m.measure)}" + (f" — {whose}" if whose else ""), ""]
+            lines += ["| date | value | post |", "| --- | --- | --- |"]
+            lines += [f"| {f.date} | {shown(f)} | {markdown_link(f.title or f.source, f.url)} |" for f in m.figures]
             lines.append("")
     lines += ["## Posts", ""] + [f"- {p.date} {markdown_link(p.title, p.url)}" for p in r.posts]
     return "\n".join(lines) + "\n"
@@ -86,8 +95,10 @@ def _chart(timeline: list[tuple[str, int]]) -> str:
 
 def _figure_rows(figures: list[Figure]) -> str:
     return "".join(
-        f"<tr><td>{escape(f.date)}</td><td>{escape(f.measure)}</td><td class='v'>{escape(shown(f))}</td>"
-        f"<td>{_link(f.source, f.url)}<div class='s'>{escape(f.sentence)}</div></td></tr>"
+        f"<tr><td>{escape(f.date)}</td><td>{escape(f.subject or '—')}</td><td>{escape(f.measure)}</td>"
+        f"<td>{escape(' · '.join(x for x in (f.scope, f.period) if x) or '—')}</td>"
+        f"<td class='v'>{escape(shown(f))}</td>"
+        f"<td>{_link(f.title or f.source, f.url)}<div class='s'>{escape(f.sentence)}</div></td></tr>"
         for f in figures
     )
 
@@ -99,7 +110,7 @@ def _link(text: str, url: str) -> str:
 
 
 def html(r: Research) -> str:
-    head = "<tr><th>date</th><th>measure</th><th>value</th><th>post and sentence</th></tr>"
+    head = "<tr><th>date</th><th>whose</th><th>measure</th><th>scope</th><th>value</th><th>post and sentence</th></tr>"
     sections = [f"<h1>{escape(r.topic)}</h1><p>{len(r.posts)} posts, {len(r.figures)} figures</p>",
                 f"<h2>Posts per month</h2>{_chart(r.timeline)}"]  # fmt: skip
     for heading, items in (("Disagreements", r.disagreements), ("Changes over time", r.changes)):

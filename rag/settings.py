@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     admin_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated operator keys: admin endpoints and /metrics"
     )
+    staff_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated staff keys: the desk, research and reports, not admin"
+    )
     forwarded_allow_ips: str = Field("", description="proxies trusted for X-Forwarded-For (uvicorn), e.g. 127.0.0.1")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="origins allowed to call from browsers"
@@ -144,7 +147,7 @@ class Settings(BaseSettings):
     watch_archive: bool = Field(False, description="ingest RAG_ARCHIVE whenever its posts change (rag serve --watch)")
     watch_archive_s: float = Field(1.0, gt=0, description="how often the watched archive is looked at")
 
-    @field_validator("api_keys", "admin_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "admin_keys", "staff_keys", "cors_origins", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):

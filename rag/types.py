@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rag.dated import Disagreement
     from rag.periods import Period
 
-Mode = Literal["generative", "extractive", "refusal"]
+Mode = Literal["generative", "extractive", "refusal", "help"]
 NO_USAGE = Usage(0, 0)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -129,3 +130,32 @@ def test_an_unreachable_database_is_named_without_its_password() -> None:
     with pytest.raises(QuestionLogUnavailable, match="RAG_DATABASE_URL") as caught:
         QuestionLog(url, keep_days=90)
     assert "hunter2" not in str(caught.value) and "127.0.0.1" in str(caught.value)
+
+
+def test_a_log_of_the_first_schema_is_migrated_keeping_its_questions(url: str) -> None:
+    engine = sa.create_engine(url)
+    json_type = "JSON"  # SQLite takes any type name; PostgreSQL has JSON
+    with engine.begin() as conn:  # the log as the first release wrote it
+        conn.execute(sa.text("CREATE TABLE qa_schema (version INTEGER NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO qa_schema VALUES (1)"))
+        conn.execute(sa.text(
+            "CREATE TABLE qa_questions (id VARCHAR(32) PRIMARY KEY, asked_at TIMESTAMP WITH TIME ZONE NOT NULL, "
+            "question TEXT NOT NULL, language VARCHAR(8) NOT NULL, mode VARCHAR(16) NOT NULL, refused BOOLEAN NOT NULL,"
+            f" cached BOOLEAN NOT NULL, fallback VARCHAR(16) NOT NULL, timings {json_type} NOT NULL, cited {json_type} "
+            "NOT NULL, index_version VARCHAR(64) NOT NULL)"
+        ))  # fmt: skip
+        conn.execute(sa.text(
+            "INSERT INTO qa_questions VALUES ('a1', '2026-12-01 10:00:00+00:00', '古い質問', 'ja', 'generative', "
+            "false, false, '', '{\"ttft_ms\": 4200.0}', '[]', 'v0')"
+        ))  # fmt: skip
+    engine.dispose()
+    log = QuestionLog(url, keep_days=3650)
+    [old] = log.entries()
+    assert old.question == "古い質問"
+    new_id = log.record("新しい質問", _answer(), "v1", vector=np.ones(4))
+    with log.engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(sa.select(questions))}
+    assert rows["a1"].ttft_ms == 4200.0 and rows["a1"].answer == ""  # filled from its timings
+    assert rows[new_id].answer == "答え[1]。" and rows[new_id].shown["citations"][0]["n"] == 1
+    assert np.frombuffer(rows[new_id].vector, dtype=np.float16).tolist() == [1.0, 1.0, 1.0, 1.0]
+    log.close()

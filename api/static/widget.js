@@ -19,7 +19,8 @@
       busy: "混み合っています。少し待ってからもう一度お試しください。", extractive: "（記事からの抜粋です）", quoted: "記事より",
       label: "質問", empty: "アーカイブの記事をもとに、出典つきで答えます。",
       up: "役に立った", down: "役に立たなかった", thanks: "ご意見ありがとうございます。",
-      comment: "どこが足りませんでしたか？（任意）", sendComment: "送る"
+      comment: "どこが足りませんでしたか？（任意）", sendComment: "送る",
+      fresh: "新しい会話", suggested: "よく聞かれている質問"
     },
     en: {
       open: "Ask the archive", close: "Close", title: script.getAttribute("data-title") || "Ask the archive",
@@ -29,7 +30,8 @@
       extractive: "(quoted from the posts)", quoted: "From the post", label: "Question",
       empty: "Answers come from the archive's posts, with sources you can check.",
       up: "Helpful", down: "Not helpful", thanks: "Thank you for the feedback.",
-      comment: "What was missing? (optional)", sendComment: "Send"
+      comment: "What was missing? (optional)", sendComment: "Send",
+      fresh: "New conversation", suggested: "Often asked"
     }
   }[lang];
 
@@ -54,7 +56,10 @@
     ".cites li{margin:2px 0}.cites a{color:#1a56db}.note{color:#666;font-size:12px}" +
     ".rate{margin-top:6px;display:flex;gap:6px;align-items:center}.rate .thumb{border:1px solid #ccc;background:#fff;" +
     "border-radius:6px;cursor:pointer;padding:2px 8px}.rate .thumb[aria-pressed=true]{background:#e8eefc}" +
-    ".rate .comment{flex:1;font-size:12px;padding:3px}" +
+    ".rate .comment{flex:1;font-size:12px;padding:3px}.rate .thumb svg{width:14px;height:14px;vertical-align:-2px;margin-right:3px}" +
+    "header .fresh{font-size:12px;border:1px solid rgba(255,255,255,.6);border-radius:6px;margin-left:auto;margin-right:6px}" +
+    ".suggest{margin:8px 0}.suggest button{display:block;width:100%;text-align:left;margin:4px 0;padding:6px 10px;" +
+    "border:1px solid #c7d2f0;border-radius:8px;background:#f5f8ff;color:#1a3d8f;cursor:pointer;font-size:13px}" +
     ".quote{margin:6px 0;padding:6px 10px;border-left:4px solid #f59e0b;background:#fffbeb;color:#333}" +
     ".quote p{margin:0}.quote .from{margin-top:4px;font-size:12px}.quote a{color:#1a56db}" +
     "form{display:flex;gap:8px;border-top:1px solid #ddd;padding:10px}" +
@@ -65,7 +70,8 @@
     "</style>" +
     "<button class='fab' type='button' aria-haspopup='dialog' aria-expanded='false'></button>" +
     "<section class='panel' role='dialog' aria-modal='false' aria-labelledby='qa-title'>" +
-    "<header><h2 id='qa-title'></h2><button type='button' class='close'></button></header>" +
+    "<header><h2 id='qa-title'></h2><button type='button' class='fresh'></button>" +
+    "<button type='button' class='close'></button></header>" +
     "<div class='log' role='log' aria-live='polite' aria-relevant='additions text'><p class='note empty'></p></div>" +
     "<form><label class='sr' for='qa-input'></label><textarea id='qa-input' rows='2'></textarea>" +
     "<button type='submit'></button></form></section>";
@@ -73,12 +79,14 @@
   var fab = root.querySelector(".fab");
   var panel = root.querySelector(".panel");
   var closeBtn = root.querySelector(".close");
+  var freshBtn = root.querySelector(".fresh");
   var log = root.querySelector(".log");
   var form = root.querySelector("form");
   var input = root.querySelector("textarea");
   var sendBtn = root.querySelector("form button");
   fab.textContent = T.open;
   closeBtn.textContent = "×";
+  freshBtn.textContent = T.fresh;
   closeBtn.setAttribute("aria-label", T.close);
   root.querySelector("h2").textContent = T.title;
   root.querySelector(".empty").textContent = T.empty;
@@ -86,16 +94,39 @@
   input.placeholder = T.placeholder;
   sendBtn.textContent = T.send;
 
+  // The conversation follows the reader from page to page of the blog: kept in this tab's sessionStorage
+  // (the blog's own, never sent anywhere but to the API with the next question), cleared by "new conversation".
+  var STORE = "archive-qa-conversation";
+  var saved = load();
   var history = [];
   var busy = false;
+
+  function load() {
+    try { return JSON.parse(sessionStorage.getItem(STORE) || "null") || { open: false, turns: [] }; }
+    catch (e) { return { open: false, turns: [] }; }
+  }
+  function save() {
+    try { sessionStorage.setItem(STORE, JSON.stringify(saved)); } catch (e) { /* storage full or off: nothing kept */ }
+  }
 
   function setOpen(open) {
     panel.classList.toggle("open", open);
     fab.setAttribute("aria-expanded", String(open));
-    if (open) input.focus(); else fab.focus();
+    saved.open = open;
+    save();
+    if (open) { input.focus(); if (!saved.turns.length) suggest(); } else fab.focus();
   }
   fab.addEventListener("click", function () { setOpen(!panel.classList.contains("open")); });
   closeBtn.addEventListener("click", function () { setOpen(false); });
+  freshBtn.addEventListener("click", function () {
+    saved = { open: true, turns: [] };
+    history = [];
+    save();
+    log.textContent = "";
+    log.appendChild(el("p", "note empty", T.empty));
+    suggest();
+    input.focus();
+  });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
@@ -125,8 +156,32 @@
   function link(c) {
     var href = safeUrl(c.url);
     var a = el(href ? "a" : "span", null, c.title);
-    if (href) { a.href = href; a.target = "_blank"; a.rel = "noopener"; }
+    if (href) {
+      a.href = href;
+      // a post of this blog opens here, where the conversation follows; another site in a new tab
+      if (new URL(href, location.href).origin !== location.origin) { a.target = "_blank"; a.rel = "noopener"; }
+    }
     return a;
+  }
+
+  // Three questions readers often ask (from the service's log), offered when the conversation is empty.
+  function suggest() {
+    if (saved.turns.length || root.querySelector(".suggest")) return;
+    fetch(api + "/v1/suggestions", { credentials: "omit" }).then(function (res) {
+      return res.ok ? res.json() : { questions: [] };
+    }).then(function (body) {
+      var questions = (body.questions || []).slice(0, 3);
+      if (!questions.length || saved.turns.length || root.querySelector(".suggest")) return;
+      var box = el("div", "suggest");
+      box.appendChild(el("div", "note", T.suggested));
+      questions.forEach(function (q) {
+        var b = el("button", null, q);
+        b.type = "button";
+        b.addEventListener("click", function () { if (!busy) { box.remove(); ask(q); } });
+        box.appendChild(b);
+      });
+      log.appendChild(box);
+    }).catch(function () { /* no suggestions: the empty note says enough */ });
   }
 
   // The key passage: the post's own sentence, quoted while the model writes; it stays under the answer.
@@ -159,8 +214,16 @@
     list.appendChild(ul);
   }
 
+  var THUMB_UP = "<svg viewBox='0 0 24 24' aria-hidden='true' focusable='false'><path fill='currentColor' " +
+    "d='M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 " +
+    "2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z'/></svg>";
+  var THUMB_DOWN = "<svg viewBox='0 0 24 24' aria-hidden='true' focusable='false'><path fill='currentColor' " +
+    "d='M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.4 1.1l1.1 1 6.6-6.6c.4-.4.6-.9.6-1.4V5a2 2 0 " +
+    "0 0-2-2H7c-.8 0-1.5.5-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z'/></svg>";
+
   // Thumbs under an answer: the rating names the answer by the id the service logged it under.
-  function rate(box, id) {
+  function rate(box, id, turn) {
+    if (turn && turn.rated) { box.appendChild(el("div", "note", T.thanks)); return; }
     var row = el("div", "rate");
     function send(rating, comment) {
       return fetch(api + "/v1/feedback", {
@@ -170,14 +233,16 @@
     }
     function thank() { row.textContent = ""; row.appendChild(el("span", "note", T.thanks)); }
     function fail() { row.appendChild(el("span", "note", T.error)); }
-    [["up", "\uD83D\uDC4D", T.up], ["down", "\uD83D\uDC4E", T.down]].forEach(function (b) {
-      var btn = el("button", "thumb " + b[0], b[1]);
+    [["up", THUMB_UP, T.up], ["down", THUMB_DOWN, T.down]].forEach(function (b) {
+      var btn = el("button", "thumb " + b[0]);
       btn.type = "button";
-      btn.setAttribute("aria-label", b[2]);
+      btn.innerHTML = b[1];  // our own constant SVG, drawn without any emoji font
+      btn.appendChild(document.createTextNode(b[2]));
       btn.title = b[2];
       btn.addEventListener("click", function () {
         row.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
         btn.setAttribute("aria-pressed", "true");
+        if (turn) { turn.rated = b[0]; save(); }
         send(b[0]).then(function () {
           if (b[0] === "up") return thank();
           var note = el("input", "comment");  // a thumbs down may say why; sent only if the reader does
@@ -199,25 +264,52 @@
     box.appendChild(row);
   }
 
-  function ask(q) {
-    busy = true;
-    sendBtn.disabled = true;
+  function exchange(q) {  // the reader's question and the place its answer goes
     var empty = root.querySelector(".empty");
     if (empty) empty.remove();
+    var suggestions = root.querySelector(".suggest");
+    if (suggestions) suggestions.remove();
     var mine = el("div", "msg user");
     mine.appendChild(el("span", "bubble", q));
     log.appendChild(mine);
     var bot = el("div", "msg bot");
-    var status = el("div", "status", T.searching);
-    var bubble = el("div", "bubble");
-    var quotes = el("div", "passages");
-    var extra = el("div");
-    bot.appendChild(status);
-    bot.appendChild(bubble);
-    bot.appendChild(quotes);
-    bot.appendChild(extra);
+    var parts = { status: el("div", "status", T.searching), bubble: el("div", "bubble"), quotes: el("div", "passages"),
+                  extra: el("div") };
+    bot.appendChild(parts.status);
+    bot.appendChild(parts.bubble);
+    bot.appendChild(parts.quotes);
+    bot.appendChild(parts.extra);
     log.appendChild(bot);
     log.scrollTop = log.scrollHeight;
+    return parts;
+  }
+
+  function finish(parts, data, turn) {  // an answer as the reader sees it, live or restored on another page
+    parts.status.remove();
+    var quoted = data.passages && data.passages.length;
+    passages(parts.quotes, data.passages);
+    // the checked text, with its verified markers; an extractive answer that is the quote says nothing more
+    parts.bubble.textContent = data.mode === "extractive" && quoted ? "" : data.answer;
+    if (data.mode === "extractive" && !quoted) parts.extra.appendChild(el("div", "note", T.extractive));
+    citations(parts.extra, T.sources, data.citations || []);
+    if (data.refused) citations(parts.extra, T.related, data.related || []);
+    if (data.id) rate(parts.extra, data.id, turn);
+  }
+
+  function restore() {
+    saved.turns.forEach(function (turn) {
+      finish(exchange(turn.q), turn.a, turn);
+      history.push({ role: "user", content: turn.q }, { role: "assistant", content: turn.a.answer });
+    });
+    if (saved.open) { panel.classList.add("open"); fab.setAttribute("aria-expanded", "true"); }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function ask(q) {
+    busy = true;
+    sendBtn.disabled = true;
+    var parts = exchange(q);
+    var status = parts.status, bubble = parts.bubble, quotes = parts.quotes;
 
     var headers = { "Content-Type": "application/json", "Accept": "text/event-stream" };
     fetch(api + "/v1/ask", {
@@ -234,15 +326,12 @@
         else if (event === "passage") { passages(quotes, data.passages); log.scrollTop = log.scrollHeight; }
         else if (event === "delta") { bubble.textContent += data.text; log.scrollTop = log.scrollHeight; }
         else if (event === "done") {
-          status.remove();
-          var quoted = data.passages && data.passages.length;
-          passages(quotes, data.passages);
-          // the checked text, with its verified markers; an extractive answer that is the quote says nothing more
-          bubble.textContent = data.mode === "extractive" && quoted ? "" : data.answer;
-          if (data.mode === "extractive" && !quoted) extra.appendChild(el("div", "note", T.extractive));
-          citations(extra, T.sources, data.citations);
-          if (data.refused) citations(extra, T.related, data.related || []);
-          if (data.id) rate(extra, data.id);
+          var turn = { q: q, a: { answer: data.answer, mode: data.mode, refused: data.refused, id: data.id,
+                                  citations: data.citations, related: data.related, passages: data.passages } };
+          saved.turns.push(turn);
+          saved.turns = saved.turns.slice(-20);  // a long conversation keeps its last twenty exchanges
+          save();
+          finish(parts, data, turn);
           history.push({ role: "user", content: q }, { role: "assistant", content: data.answer });
           log.scrollTop = log.scrollHeight;
         } else if (event === "error") throw new Error(T.error);
@@ -274,6 +363,6 @@
     });
   }
 
-  function mount() { document.body.appendChild(host); }
+  function mount() { document.body.appendChild(host); restore(); }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();
