@@ -123,6 +123,14 @@ $(STAMP)/browser:
 	fi
 	@mkdir -p $(STAMP) && touch $@
 
+# axe-core from the npm registry, for the accessibility check of the desk in Chromium.
+$(STAMP)/axe:
+	@if ! [ -f $(VENV)/node/node_modules/axe-core/axe.min.js ]; then \
+		echo "install: axe-core (npm) for the desk's accessibility check"; \
+		npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/node axe-core@4 >/dev/null; \
+	fi
+	@mkdir -p $(STAMP) && touch $@
+
 # Debian's PostgreSQL, Redis and nginx, for the question-log, shared-state and scale tests against real
 # servers (the test fixtures start their own on loopback ports and stop them; no system service is used).
 $(STAMP)/servers:
@@ -138,7 +146,7 @@ $(STAMP)/servers:
 test-scale: install $(STAMP)/servers
 	RAG_MODELS_DIR=$(abspath $(MODELS)) $(PY) -m pytest -q -m scale
 
-test: install $(STAMP)/browser $(STAMP)/servers
+test: install $(STAMP)/browser $(STAMP)/servers $(STAMP)/axe
 	$(MAKE) lint typecheck
 	RAG_MODELS_DIR=$(abspath $(MODELS)) $(PY) -m pytest -q
 

@@ -154,8 +154,10 @@ async def logged_answer(answer_id: str, svc: Staff) -> dict[str, Any]:
     return found
 
 
-@router.get("/v1/suggestions", responses=ERRORS, tags=["query"])
+@router.post("/v1/suggestions", responses=ERRORS, tags=["query"])
 async def suggestions(svc: Guarded) -> dict[str, list[str]]:
     """Three questions readers asked often in the last 30 days and were answered well (none when the log
-    holds none): what the widget offers when it opens empty. No model is asked."""
+    holds none): what the widget offers when it opens empty. No model is asked. A POST, like the widget's
+    other calls: browsers send the page's Origin with it (the keyless widget's admission) also from the
+    service's own pages."""
     return {"questions": await anyio.to_thread.run_sync(svc.suggestions)}

@@ -146,7 +146,8 @@ class Services:
         now = time.monotonic()
         if self.log is None:
             return []
-        if now - self._suggested[0] > SUGGESTIONS_S:
+        fresh_for = SUGGESTIONS_S if self._suggested[1] else 5.0  # an empty log fills up soon: look again soon
+        if now - self._suggested[0] > fresh_for:
             try:
                 self._suggested = (now, popular_questions(self.log, datetime.now(UTC)))
             except Exception:  # a log that fails costs the suggestions, never the answer

@@ -71,18 +71,19 @@ def llama_cpp_server_cmd(gguf: Path, port: int, context: int = 1024, threads: in
 
 
 @contextmanager
-def rag_server(env: dict[str, str], fakes: bool = False, timeout: float = 180) -> Iterator[str]:
-    """`rag serve` on a free port; with `fakes`, the test fakes are registered in the server process."""
-    with rag_process(env, fakes, timeout) as (url, _):
+def rag_server(env: dict[str, str], fakes: bool = False, timeout: float = 180, port: int = 0) -> Iterator[str]:
+    """`rag serve` on a free port (or `port`); with `fakes`, the test fakes are registered in the server
+    process."""
+    with rag_process(env, fakes, timeout, port) as (url, _):
         yield url
 
 
 @contextmanager
 def rag_process(
-    env: dict[str, str], fakes: bool = False, timeout: float = 180
+    env: dict[str, str], fakes: bool = False, timeout: float = 180, port: int = 0
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The same, with the process (for tests that kill it)."""
-    port = free_port()
+    port = port or free_port()
     module = "tests.run_cli" if fakes else "rag.cli"
     # a fresh answer cache per server: a test must see the model answer, not an earlier run's cache
     state = Path(tempfile.mkdtemp(prefix="rag-state-"))

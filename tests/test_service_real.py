@@ -14,11 +14,11 @@ from index.embedding import DEFAULT_EMBEDDER, EmbedderOptions, load_embedder
 from index.ingest import ingest
 from rag.questionlog import QuestionLog
 
+from .browser import ARTIFACTS, chromium
 from .conftest import DATA, models_dir
 from .servers import rag_server
 
 QUESTION = "外観検査AIの導入で、検査工数は何%削減されましたか？"
-ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture(scope="session")
@@ -67,20 +67,6 @@ def test_the_openai_client_streams_a_cited_answer(real_server: str) -> None:
     assert len(pieces) >= 2 and "[1]" in text and "出典:" in text
     assert last is not None and last.choices[0].finish_reason == "stop"
     assert (last.model_extra or {})["citations"][0]["source"] == "2025-09-10-3-製造業のai活用事例.md"
-
-
-def chromium(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1100,900", f"--user-data-dir={tmp_path / 'chrome'}"):  # fmt: skip
-        opts.add_argument(arg)
-    service = Service(shutil.which("chromedriver") or "/usr/bin/chromedriver")
-    return webdriver.Chrome(service=service, options=opts)
 
 
 def test_the_widget_streams_an_answer_with_working_citation_links(

@@ -157,14 +157,14 @@
     if (!items.length) { container.appendChild(el("p", "Nothing in this period.", "muted")); return; }
     var ns = "http://www.w3.org/2000/svg";
     var top = Math.max.apply(null, items.map(function (i) { return i.count; })) || 1;
-    var bar = Math.max(4, Math.min(34, Math.floor(1000 / items.length)));
+    var bar = Math.max(4, Math.min(80, Math.floor(1000 / items.length)));
     var width = bar * items.length + 40, height = 140;
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("class", "chart");
     svg.setAttribute("viewBox", "0 0 " + width + " " + (height + 40));
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", label + ": " + items.map(function (i) { return i.label + " " + i.count; }).join(", "));
-    var every = Math.ceil(items.length / 12);
+    var every = Math.ceil(items.length / Math.max(1, Math.floor(1000 / 60)));  // labels at least 60 units apart
     items.forEach(function (item, i) {
       var h = item.count ? Math.max(2, Math.round(height * item.count / top)) : 2;
       var x = 30 + i * bar;
@@ -198,7 +198,8 @@
     $("research-result").hidden = false;
     $("r-title").textContent = r.topic;
     $("r-counts").textContent = r.posts.length + " posts, " + r.figures.length + " figures, " +
-      r.disagreements.length + " disagreements (" + Math.round(r.took_ms) + " ms on the server)";
+      r.disagreements.length + (r.disagreements.length === 1 ? " disagreement" : " disagreements") +
+      " (" + Math.round(r.took_ms) + " ms on the server)";
     $("r-link").href = url;
     chart($("r-chart"), r.timeline.map(function (m) { return { label: m.month, count: m.count }; }), "posts per month");
 
@@ -221,7 +222,7 @@
       group.figures.forEach(function (f) {
         var li = el("li");
         li.appendChild(el("strong", shown(f)));
-        li.appendChild(document.createTextNode(" (" + f.text + ") — " + f.date + " "));
+        li.appendChild(document.createTextNode((f.text !== shown(f) ? " (" + f.text + ")" : "") + " — " + f.date + " "));
         li.appendChild(link(f.title || f.source, f.url));
         li.appendChild(el("div", f.sentence, "s"));
         ul.appendChild(li);

@@ -167,7 +167,7 @@
   // Three questions readers often ask (from the service's log), offered when the conversation is empty.
   function suggest() {
     if (saved.turns.length || root.querySelector(".suggest")) return;
-    fetch(api + "/v1/suggestions", { credentials: "omit" }).then(function (res) {
+    fetch(api + "/v1/suggestions", { method: "POST", credentials: "omit" }).then(function (res) {
       return res.ok ? res.json() : { questions: [] };
     }).then(function (body) {
       var questions = (body.questions || []).slice(0, 3);
