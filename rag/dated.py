@@ -4,17 +4,18 @@ cited posts give different values for what was asked (each with its date and mar
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 from index.cleaning import split_sentences
 from index.sparse import JapaneseTokenizer
 from rag.evidence import Scorer
+from rag.figure_context import title_subject
 from rag.figures import measure_key, readings
 from rag.periods import Period
 from rag.prompts import Lang, Source
+from rag.research import Figure
+from rag.research import disagreements as desk_disagreements
 from rag.retrieve import Hit
 from rag.types import Answer, Citation
 
@@ -59,43 +60,38 @@ def newest_first(hits: Sequence[Hit], question: str, scorer: Scorer) -> list[Hit
     return sorted(relevant, key=lambda h: h.date, reverse=True) + rest
 
 
-class _Seen(NamedTuple):
-    source: Source
-    sentence: str
-    value: float
-    text: str
-    measure: str
-
-
 def disagreements(
     question: str, sources: Sequence[Source], citations: list[Citation], tokenizer: JapaneseTokenizer
 ) -> tuple[list[Disagreement], list[Citation]]:
-    """Measures the question names for which the sources give different values, and the citations
-    the note needs (the answer's own markers, plus new ones for sources it did not cite)."""
+    """Measures the question names for which the sources disagree, by the desk's rule (the same subject,
+    scope and period, values apart beyond rounding: rag/research.py), and the citations the note needs
+    (the answer's own markers, plus new ones for sources it did not cite)."""
     asked = measure_key(question)
-    groups: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
+    figures: list[Figure] = []
     for s in sources:
+        owner = title_subject(s.title, tokenizer.morphemes)
         for sentence in split_sentences(s.text):
-            for r in readings(sentence, tokenizer):
+            for r in readings(sentence, tokenizer, owner):
                 if measure_key(r.measure) in asked:
-                    groups[(measure_key(r.measure), r.unit)].append(_Seen(s, sentence, r.value, r.text, r.measure))
+                    c = r.context
+                    figures.append(Figure(r.measure, r.value, r.unit, r.text, s.date, s.source, s.url, sentence,
+                                          c.subject, c.period, c.scope, r.high, c.approximate, r.precision,
+                                          s.title))  # fmt: skip
     cites = list(citations)
     marker = {c.source: c.n for c in cites}
     out = []
-    for (_, unit), found in groups.items():
-        by_post: dict[str, _Seen] = {}
-        for seen in found:
-            by_post.setdefault(seen.source.source, seen)  # a post's first value for the measure
-        if len({v.value for v in by_post.values()}) < 2:
-            continue
+    for group in desk_disagreements(figures):
+        by_post: dict[str, Figure] = {}
+        for f in group.figures:
+            by_post.setdefault(f.source, f)  # a post's first value for the measure
         values = []
-        for seen in sorted(by_post.values(), key=lambda v: v.source.date):
-            s = seen.source
-            if s.source not in marker:
-                marker[s.source] = max(marker.values(), default=0) + 1
-                cites.append(Citation(marker[s.source], s.source, s.url, s.title, s.date, seen.sentence))
-            values.append(Value(seen.value, unit, seen.text, s.date, marker[s.source]))
-        out.append(Disagreement(found[0].measure, values))
+        for f in sorted(by_post.values(), key=lambda v: v.date):
+            if f.source not in marker:
+                marker[f.source] = max(marker.values(), default=0) + 1
+                s = next(x for x in sources if x.source == f.source)
+                cites.append(Citation(marker[f.source], s.source, s.url, s.title, s.date, f.sentence))
+            values.append(Value(f.value, f.unit, f.text, f.date, marker[f.source]))
+        out.append(Disagreement(group.measure, values))
     return out, cites
 
 
