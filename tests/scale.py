@@ -8,7 +8,6 @@ import shutil
 import string
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -114,11 +113,3 @@ def requests_served(replica: str) -> float:
     text = httpx.get(f"{replica}/metrics", headers={"Authorization": f"Bearer {OPERATOR}"}, timeout=10).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith('rag_requests_total{route="/v1/search"'))  # fmt: skip
-
-
-def wait_for(condition: object, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)

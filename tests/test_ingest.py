@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from index.store import IndexFolder
 from tests.fakes import HashingEmbedder, fake_embedder
 
 from .conftest import DATA
+from .waiting import eventually
 
 ROOT = Path(__file__).parents[1]
 
@@ -226,10 +226,9 @@ def test_killing_an_ingest_leaves_the_previous_index_intact(archive: Path, tmp_p
     assert first.wait(timeout=120) == 0
     before = IndexFolder(index).current()
     slow = cli("ingest", str(archive), "--index", str(index), env={"FAKE_EMBED_DELAY": "0.2"})
-    deadline = time.monotonic() + 60
-    while not list((index / "versions").glob(".build-*")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
+    # killed while it embeds: its build folder already holds the new version's chunks
+    eventually(lambda: any((b / "docstore.sqlite").is_file() for b in (index / "versions").glob(".build-*")),
+               60, "the ingest reaching its embedding stage")  # fmt: skip
     slow.send_signal(sig)
     _, err = slow.communicate(timeout=60)
     assert slow.returncode == (-9 if sig == signal.SIGKILL else 130)

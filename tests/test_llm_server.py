@@ -56,7 +56,7 @@ def test_the_managed_llama_server_answers_in_parallel_and_comes_back_after_a_cra
         with ThreadPoolExecutor(2) as pool:  # two readers at once, one slot each
             answers = list(pool.map(lambda q: httpx.post(f"{base}/v1/ask", json={"question": q}, timeout=600, headers=AS_OPERATOR).json(),
                                     QUESTIONS))  # fmt: skip
-        assert all(a["usage"]["completion_tokens"] > 0 or a["mode"] == "generative" for a in answers), answers
+        assert all(a["usage"]["completion_tokens"] > 0 for a in answers), answers  # the model wrote for both
         os.kill(child, signal.SIGKILL)
         deadline = time.monotonic() + 120
         while (state := httpx.get(f"{base}/readyz", headers=AS_OPERATOR).json()["llm_server"])["restarts"] < 1:

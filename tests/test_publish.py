@@ -3,9 +3,9 @@ server's watcher neither reloads the model while waiting for an index nor dies o
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from rag.settings import Settings
 from tests.fakes import fake_embedder
 
 from .conftest import DATA
+from .waiting import eventually
 
 
 def test_every_file_of_a_version_is_synced_before_current_names_it(
@@ -48,15 +49,16 @@ def test_waiting_for_a_first_index_loads_the_embedder_once(tmp_path: Path, monke
     monkeypatch.setattr(services, "load_embedder", lambda *a: loads.append(1) or real(*a))
     settings = Settings(embedding_model="fake:64", index_dir=tmp_path / "idx", llm_backend="none",
                         watch_index_s=0.05, cache_enabled=False, data_dir=tmp_path)  # fmt: skip
+    polls: list[int] = []
+    real_reload = Services.reload
+    monkeypatch.setattr(Services, "reload", lambda self: polls.append(1) or real_reload(self))
     svc = Services.start(settings)
     try:
-        time.sleep(0.5)  # ten polls with no index
+        eventually(lambda: len(polls) >= 10, 10, "ten polls with no index")
         assert svc.engine is None and len(loads) == 1
         ingest(DATA / "archive", tmp_path / "idx", "fake:64", lambda: fake_embedder("fake:64"))
-        deadline = time.monotonic() + 5
-        while svc.engine is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert svc.engine is not None and len(loads) == 1
+        eventually(lambda: svc.engine is not None, 5, "the first index being loaded")
+        assert len(loads) == 1
     finally:
         svc.stop()
 
@@ -74,17 +76,22 @@ def test_a_corrupt_new_version_does_not_stop_hot_reload(tmp_path: Path) -> None:
         bad = folder.versions / "v99990101T000000-bad"
         shutil.copytree(folder.require_current(), bad)
         (bad / "sparse.npz").write_bytes(b"not a zip file")  # unreadable in a way no code of ours wraps
-        (idx / "CURRENT").write_text(bad.name + "\n")
-        time.sleep(0.5)  # the watcher fails on it, repeatedly, and keeps serving
-        assert svc.engine is not None and svc.engine.version == first
+        failures: list[int] = []
+        handler = logging.Handler()
+        handler.emit = lambda record: failures.append(1) if "reload failed" in record.getMessage() else None  # type: ignore[method-assign]
+        logging.getLogger("api").addHandler(handler)
+        try:
+            (idx / "CURRENT").write_text(bad.name + "\n")
+            eventually(lambda: len(failures) >= 3, 10, "the watcher failing on it, repeatedly")
+        finally:
+            logging.getLogger("api").removeHandler(handler)
+        assert svc.engine is not None and svc.engine.version == first  # and still serving
         (tmp_path / "archive" / "_posts" / "2026-03-01-1-new.md").write_text(
             "---\ntitle: 新しい記事\ndate: 2026-03-01\n---\n\n量子アニーリングの新製品。\n", encoding="utf-8"
         )
         (idx / "CURRENT").write_text(first + "\n")
         published = ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64")).version
-        deadline = time.monotonic() + 5
-        while svc.engine.version != published and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert svc.engine.version == published  # the watcher is still alive
+        eventually(lambda: svc.engine is not None and svc.engine.version == published, 5,
+                   "the still-living watcher serving the new version")  # fmt: skip
     finally:
         svc.stop()

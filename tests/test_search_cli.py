@@ -49,7 +49,7 @@ def search(index: Path, query: str, *flags: str) -> dict[str, Any]:
 def test_search_json_has_exactly_hits_and_took_ms_and_each_hit_its_fields(index: Path) -> None:
     out = search(index, "量子化でコストを下げる", "-k", "3")
     assert list(out) == ["hits", "took_ms"]
-    assert isinstance(out["took_ms"], float) and out["took_ms"] >= 0
+    assert isinstance(out["took_ms"], float) and 0 < out["took_ms"] < 60_000  # measured, in milliseconds
     hits = out["hits"]
     assert [h["rank"] for h in hits] == [1, 2, 3]
     for h in hits:

@@ -60,7 +60,7 @@ def test_killing_one_llm_server_while_readers_wait_costs_none_of_them_an_error(
         # each was answered by a model (it may refuse a question its tiny evidence cannot answer), none
         # degraded by the kill: no failure, timeout or unreachable model behind any answer
         assert [b["fallback"] for b in bodies if b["fallback"] in ("failure", "timeout", "unavailable", "queue")] == []
-        assert all(b["mode"] in ("generative", "extractive", "refusal") and b["answer"] for b in bodies)
+        assert all(b["usage"]["completion_tokens"] > 0 and b["answer"] for b in bodies)  # a model wrote each
         dead, alive = client.get("/readyz").json()["upstreams"]
         assert dead["failed"] >= 1 and alive["failed"] == 0 and alive["served"] == len(QUESTIONS)
         metric = f'rag_llm_upstream_failed{{upstream="{dead["name"]}"}} {float(dead["failed"])}'
