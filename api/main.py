@@ -22,7 +22,7 @@ from api.queue import QueueFull
 from api.security import Forbidden, RateLimited, Unauthorized
 from api.services import Services
 from index.errors import ArchiveQAError
-from rag.questionlog import QuestionLogUnavailable, UnknownAnswer
+from rag.desk.questionlog import QuestionLogUnavailable, UnknownAnswer
 from rag.settings import Settings
 
 log = logging.getLogger("api")
@@ -150,9 +150,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     return app
 
 
-def serve_app() -> FastAPI:
-    """What `rag serve` runs: settings from the environment, JSON logs on stderr."""
+def serve_app(settings: Settings) -> FastAPI:
+    """What `rag serve` runs (the "archive_qa.http" entry point): the app for the settings the CLI read,
+    with JSON logs on stderr."""
     from api.middleware import configure_logging
 
     configure_logging()
-    return create_app(Settings())
+    return create_app(settings)

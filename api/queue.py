@@ -1,6 +1,6 @@
 """Admission for answers: bound how many may be in progress or waiting for the model's slots, in all and
 per caller, and refuse the rest at once with a Retry-After that reflects recent answer times, instead
-of letting them time out. The model's gate (rag/gate.py) then serves the admitted fairly between callers."""
+of letting them time out. The model's gate (rag/llm/gate.py) then serves the admitted fairly between callers."""
 
 from __future__ import annotations
 

@@ -18,10 +18,10 @@ from api.security import PUBLIC_PATHS, Unauthorized, address
 from api.services import Services
 from api.streaming import events_in_thread, sse
 from index.errors import ArchiveQAError
-from rag.bridge import Bridge
-from rag.filters import Filters
 from rag.llm.base import Message
+from rag.llm.bridge import Bridge
 from rag.render import answer_json, hit_json, quoted_json, related_json
+from rag.retrieval.filters import Filters
 from rag.types import Answer, Delta, Done, Event, Passages, Sources
 
 STATIC = Path(__file__).with_name("static")

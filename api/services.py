@@ -16,18 +16,18 @@ from api.security import Keys, RateLimiter
 from api.shared_limits import SharedRateLimiter
 from index.embedding import Embedder, load_embedder
 from index.errors import ArchiveQAError
-from rag.answer import Answerer
-from rag.answer_cache import AnswerMemo
-from rag.cache import AnswerCache
-from rag.cache_redis import RedisAnswerCache
-from rag.engine import Engine
-from rag.gate import ModelGate
+from rag.answering.pipeline import Answerer
+from rag.cache.memo import AnswerMemo
+from rag.cache.redis_store import RedisAnswerCache
+from rag.cache.store import AnswerCache
+from rag.desk.questionlog import QuestionLog, database_url
+from rag.desk.readers_view import popular_questions
 from rag.llm.base import LLM
+from rag.llm.gate import ModelGate
 from rag.llm.openai_http import OpenAICompatibleLLM
 from rag.llm.registry import load_llm
 from rag.llm.server import ManagedServer, find_binary
-from rag.questionlog import QuestionLog, database_url
-from rag.readers_view import popular_questions
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 from rag.types import Answer
 

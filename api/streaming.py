@@ -7,7 +7,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from rag.bridge import Bridge
+from rag.llm.bridge import Bridge
 
 
 def events_in_thread(produce: Callable[[threading.Event], Iterator[Any]]) -> AsyncIterator[Any]:

@@ -19,8 +19,8 @@ from bench.bench_jaquad import JaquadQuestion, build_archive, run
 from bench.common import ROOT, add_questions_arg, env_path, write
 from index.embedding import Embedder, load_embedder
 from rag.config import RetrievalConfig
-from rag.engine import Engine
-from rag.evaluate import evaluate, load_questions
+from rag.evaluation.evaluate import evaluate, load_questions
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 CHUNK_RRF = {"mode": "hybrid", "fuse_posts": False, "sparse_weight": 1.0}

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, write
-from rag.answer import Answerer
-from rag.engine import Engine
-from rag.evaluate import answer_record, evaluate, load_questions
+from rag.answering.pipeline import Answerer
+from rag.evaluation.evaluate import answer_record, evaluate, load_questions
 from rag.llm.base import LLM, Message, Usage
 from rag.llm.registry import load_llm
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 REFERENCE_PROMPT = "次の文章を読んでください。" + "生成AIの市場は急速に拡大しており、企業の導入も進んでいます。" * 18

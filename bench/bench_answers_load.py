@@ -45,7 +45,7 @@ import httpx
 
 from bench.bench_service import Server
 from bench.common import ROOT, add_questions_arg, latency, write
-from rag.evaluate import load_questions
+from rag.evaluation.evaluate import load_questions
 
 MODES = ("generative", "extractive", "refusal")
 RETRY_AFTER_CAP_S = 5.0

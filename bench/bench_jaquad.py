@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.common import ROOT, env_path, latency, write
 from index.embedding import load_embedder
 from index.ingest import ingest
-from rag.engine import Engine
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 

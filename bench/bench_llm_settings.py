@@ -2,7 +2,7 @@
 
 For each configuration the GGUF is loaded fresh (in its own process, so load time, RSS and llama.cpp's
 process-wide state belong to that configuration alone) and measured on the same prompts: a system
-prompt, three numbered ~200-character Japanese source passages and a question (rag.prompts, the
+prompt, three numbered ~200-character Japanese source passages and a question (rag.answering.prompts, the
 service's own format), about 700 tokens after the GGUF's chat template.
 
 - prompt processing: `llm.reset(); llm.eval(tokens)`, the whole prompt with nothing cached, tokens/s;
@@ -46,7 +46,7 @@ from typing import Any
 
 from bench.common import ROOT, write
 from bench.quantize import quantize
-from rag.prompts import Source, build_messages
+from rag.answering.prompts import Source, build_messages
 from rag.settings import Settings
 
 SEED = 42

@@ -14,8 +14,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.common import ROOT, latency, write
-from rag.engine import Engine
-from rag.research import research
+from rag.desk.research import research
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 # Companies, products and themes the archive follows over time (not questions from any eval set).

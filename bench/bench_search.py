@@ -10,8 +10,8 @@ import argparse
 from pathlib import Path
 
 from bench.common import ROOT, add_questions_arg, latency, write
-from rag.engine import Engine
-from rag.evaluate import load_questions
+from rag.evaluation.evaluate import load_questions
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 

@@ -29,7 +29,7 @@ import httpx
 from bench.common import ROOT, add_questions_arg, env_path, latency, write
 from index import docstore
 from index.store import DOCSTORE, IndexFolder, Manifest, read_dense
-from rag.evaluate import load_questions
+from rag.evaluation.evaluate import load_questions
 
 
 class Server:
@@ -48,7 +48,7 @@ class Server:
             "RAG_RATE_LIMIT_PER_MINUTE": "0",
             "RAG_WATCH_INDEX_S": "1",
         }
-        cmd = [sys.executable, "-m", "rag.cli", "serve", "--port", str(self.port)]
+        cmd = [sys.executable, "-m", "rag.cli.main", "serve", "--port", str(self.port)]
         t0 = time.monotonic()
         with open(self.log, "ab") as sink:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=sink, stderr=sink)
@@ -170,7 +170,7 @@ def faults(server: Server, questions: list[str], archive: Path, work: Path) -> d
             shutil.copy2(post, target)
     if (archive / "_config.yml").exists():
         shutil.copy2(archive / "_config.yml", mirror / "_config.yml")
-    cmd = [sys.executable, "-m", "rag.cli", "ingest", str(mirror), "--index", str(server.index), "--json"]
+    cmd = [sys.executable, "-m", "rag.cli.main", "ingest", str(mirror), "--index", str(server.index), "--json"]
     ingest = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     t0 = time.monotonic()
     while not list((server.index / "versions").glob(".build-*")) and time.monotonic() - t0 < 120:

@@ -1,5 +1,5 @@
-"""Fits the not-in-archive signal (rag/relevance.py) for the configured embedder and stores it in
-rag/relevance.json. Positives: answerable dev questions on the blog index, JaQuAD questions on the
+"""Fits the not-in-archive signal (rag/retrieval/relevance.py) for the configured embedder and stores it in
+rag/retrieval/relevance.json. Positives: answerable dev questions on the blog index, JaQuAD questions on the
 JaQuAD index. Negatives: unanswerable dev questions, and JaQuAD questions (Wikipedia topics) asked of
 the blog index. The threshold keeps at most 5% of each archive's positives flagged (not 5% of all of them,
 where JaQuAD's 400 would outvote dev's 45); figures are cross-validated.
@@ -20,9 +20,9 @@ from bench.bench_jaquad import build_archive
 from bench.common import ROOT, add_questions_arg, env_path
 from index.ingest import ingest
 from index.store import IndexFolder
-from rag.engine import Engine
-from rag.evaluate import load_questions
-from rag.relevance import FEATURES, MODELS, SCALE_FREE, features
+from rag.evaluation.evaluate import load_questions
+from rag.retrieval.engine import Engine
+from rag.retrieval.relevance import FEATURES, MODELS, SCALE_FREE, features
 from rag.settings import Settings
 
 MAX_FLAGGED_POSITIVES = 0.05
@@ -69,7 +69,9 @@ def main() -> None:
     parser.add_argument("--jaquad-index", type=Path, default=ROOT / "data/bench/jaquad/index")
     add_questions_arg(parser)
     parser.add_argument("--sample", type=int, default=400, help="JaQuAD questions per side")
-    parser.add_argument("--out", type=Path, help="write the report here instead of updating rag/relevance.json")
+    parser.add_argument(
+        "--out", type=Path, help="write the report here instead of updating rag/retrieval/relevance.json"
+    )
     parser.add_argument("--features", default=",".join(SCALE_FREE), help=f"comma-separated, of {FEATURES + SCALE_FREE}")
     args = parser.parse_args()
     names = tuple(args.features.split(","))

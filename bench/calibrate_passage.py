@@ -1,4 +1,4 @@
-"""Calibrates the key passage's support threshold (rag/passages.py, KEY_PASSAGE_MIN for Japanese
+"""Calibrates the key passage's support threshold (rag/answering/passages.py, KEY_PASSAGE_MIN for Japanese
 questions, KEY_PASSAGE_MIN_MEANING for English ones) on dev.jsonl: for every question, the best
 candidate sentence of the evidence the answer step would select, its support, and whether it alone
 holds the gold answer (the grading of answer accuracy). The table gives, per threshold, how often a
@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, add_questions_arg, write
-from rag.answer import Answerer
-from rag.evaluate import load_questions
-from rag.evidence import select_evidence
-from rag.grading import grade
-from rag.passages import key_passages
-from rag.prompts import language_of
+from rag.answering.evidence import select_evidence
+from rag.answering.passages import key_passages
+from rag.answering.pipeline import Answerer
+from rag.answering.prompts import language_of
+from rag.evaluation.evaluate import load_questions
+from rag.evaluation.grading import grade
 from rag.settings import Settings
 
 THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -52,7 +52,7 @@ def main() -> None:
     add_questions_arg(parser)
     args = parser.parse_args()
     settings = Settings(llm_backend="none")
-    from rag.engine import Engine
+    from rag.retrieval.engine import Engine
 
     engine = Engine(settings, index=args.index)
     answerer = Answerer(engine, None, settings.answer_config())

@@ -23,7 +23,7 @@ import numpy as np
 
 from bench.common import ROOT, add_questions_arg, write
 from index.embedding import load_embedder
-from rag.evaluate import Question, load_questions
+from rag.evaluation.evaluate import Question, load_questions
 from rag.llm.base import LLM, Message, Usage
 from rag.llm.registry import load_llm
 from rag.settings import Settings

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.evaluate import percentile
+from rag.evaluation.evaluate import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 

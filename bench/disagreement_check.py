@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, write
-from rag.engine import Engine
-from rag.research import research
-from rag.research_report import shown
+from rag.desk.report import shown
+from rag.desk.research import research
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 OUT = ROOT / "bench/results/disagreement-check.json"

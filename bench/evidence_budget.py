@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, add_questions_arg, write
-from rag.answer import Answerer
-from rag.engine import Engine
-from rag.evaluate import Question, load_questions
-from rag.grading import grade
-from rag.prompts import build_messages, language_of
+from rag.answering.pipeline import Answerer
+from rag.answering.prompts import build_messages, language_of
+from rag.evaluation.evaluate import Question, load_questions
+from rag.evaluation.grading import grade
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 SOURCES = (1, 2, 3)

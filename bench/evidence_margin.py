@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, add_questions_arg, write
-from rag.answer import Answerer
-from rag.engine import Engine
-from rag.evaluate import load_questions
-from rag.evidence import candidates, lead
-from rag.grading import grade
-from rag.prompts import language_of
+from rag.answering.evidence import candidates, lead
+from rag.answering.pipeline import Answerer
+from rag.answering.prompts import language_of
+from rag.evaluation.evaluate import load_questions
+from rag.evaluation.grading import grade
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 MARGINS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)

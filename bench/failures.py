@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import add_questions_arg
-from rag.answer import Answerer
-from rag.engine import Engine
-from rag.evaluate import load_questions
-from rag.grading import grade
-from rag.prompts import language_of
+from rag.answering.pipeline import Answerer
+from rag.answering.prompts import language_of
+from rag.evaluation.evaluate import load_questions
+from rag.evaluation.grading import grade
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 

@@ -1,4 +1,4 @@
-"""Grades a stored `rag eval --answers --json` result again with today's rag/grading.py, without asking the
+"""Grades a stored `rag eval --answers --json` result again with today's rag/evaluation/grading.py, without asking the
 model again: the answers and passages are in the file. Writes the file back with `regraded` set.
 
     python -m bench.regrade bench/results/answers-jaquad-3x120.json data/bench/jaquad/questions-200.jsonl
@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rag.evaluate import answer_metrics, graded, load_questions
+from rag.evaluation.evaluate import answer_metrics, graded, load_questions
 
 
 def main() -> None:

@@ -69,7 +69,7 @@ def resolve_model_path(name: str, models_dir: Path) -> str:
         if not (path / "modules.json").is_file():
             raise ModelNotFound(
                 f'the default embedder is not built yet (expected {path}); run "make install" '
-                f'or "python -m index.e5_convert {path}"'
+                f'or "python -m rag.install.e5_convert {path}"'
             )
         return str(path)
     if Path(name).expanduser().exists():

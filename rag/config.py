@@ -40,11 +40,13 @@ class AnswerConfig:
     evidence_pool: int = 5  # posts whose sentences compete for the evidence
     compact_headers: bool = True  # source headers in the prompt with the date only
     english_terms: bool = False  # the model writes Japanese search terms for an English question
-    on_topic: bool = True  # drop supported sentences that do not bear on the question (rag/focus.py)
+    on_topic: bool = True  # drop supported sentences that do not bear on the question (rag/answering/focus.py)
     favour_type: bool = True  # evidence sentences holding the kind of fact asked for (a date for いつ) first
     short_first: bool = False  # the answer opens with the figure, date or name asked for, copied from a source
-    demonstrations: bool = False  # worked examples in the cached prompt prefix (rag/demonstrations.py)
-    subject_guard: bool = False  # drop a figure the source gives for another company or period (rag/subject.py)
+    demonstrations: bool = False  # worked examples in the cached prompt prefix (rag/answering/demonstrations.py)
+    subject_guard: bool = (
+        False  # drop a figure the source gives for another company or period (rag/answering/subject.py)
+    )
     alone_margin: float = 0.0  # quote the best post alone when its evidence score leads by this much; 0 = never
     english_route: EnglishRoute = "direct"  # English answers written directly, or in Japanese then translated
     span_fallback: bool = False  # when the model refuses a confident passage, ask it to pick the answer's span

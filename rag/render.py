@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from rag.escaping import safe_url
-from rag.retrieve import Hit
+from rag.desk.escaping import safe_url
+from rag.retrieval.retriever import Hit
 from rag.types import Answer, Quoted, Related
 
 

@@ -12,8 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.embedding import DEFAULT_EMBEDDER, EmbedderOptions
 from rag.config import AnswerConfig
+from rag.install.gguf import DEFAULT_NAME as DEFAULT_GGUF
 from rag.llm.base import LLMOptions
-from rag.llm.gguf import DEFAULT_NAME as DEFAULT_GGUF
 
 
 class Settings(BaseSettings):

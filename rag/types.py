@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from rag.answering.prompts import Lang
 from rag.llm.base import Usage
-from rag.prompts import Lang
 
 if TYPE_CHECKING:
-    from rag.dated import Disagreement
-    from rag.periods import Period
+    from rag.answering.dated import Disagreement
+    from rag.retrieval.periods import Period
 
 Mode = Literal["generative", "extractive", "refusal", "help"]
 NO_USAGE = Usage(0, 0)

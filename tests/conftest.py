@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.llm import gguf
+from rag.install import gguf
 from tests import fakes
 
 from .servers import child_server, free_port, llama_cpp_server_cmd

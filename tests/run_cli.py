@@ -2,7 +2,7 @@
 
 import sys
 
-from rag.cli import main
+from rag.cli.main import main
 from tests import fakes
 
 fakes.register()

@@ -84,7 +84,7 @@ def rag_process(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The same, with the process (for tests that kill it)."""
     port = port or free_port()
-    module = "tests.run_cli" if fakes else "rag.cli"
+    module = "tests.run_cli" if fakes else "rag.cli.main"
     # a fresh answer cache per server: a test must see the model answer, not an earlier run's cache
     state = Path(tempfile.mkdtemp(prefix="rag-state-"))
     full_env = {**os.environ, "RAG_WATCH_INDEX_S": "0", "RAG_CACHE_PATH": str(state / "answers.sqlite"),

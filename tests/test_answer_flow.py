@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import Answerer
-from rag.answer_cache import AnswerMemo
-from rag.cache import AnswerCache
+from rag.answering.pipeline import Answerer
+from rag.cache.memo import AnswerMemo
+from rag.cache.store import AnswerCache
 from rag.config import AnswerConfig
-from rag.engine import Engine
-from rag.filters import Filters
-from rag.gate import ModelGate
 from rag.llm.base import LLMOptions, Message
+from rag.llm.gate import ModelGate
 from rag.llm.registry import load_llm
+from rag.retrieval.engine import Engine
+from rag.retrieval.filters import Filters
 from rag.settings import Settings
 from rag.types import Delta, Done, Passages, Sources
 from tests.fakes import ScriptedLLM

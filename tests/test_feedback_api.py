@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from rag.questionlog import QuestionLog, database_url
+from rag.desk.questionlog import QuestionLog, database_url
 
 from .conftest import fake_index
 from .test_api import settings, sse_events

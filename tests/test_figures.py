@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.sparse import JapaneseTokenizer
-from rag.figures import measure_key, readings
+from rag.desk.figures import measure_key, readings
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from rag.citations import Attributor
-from rag.evidence import Scorer
-from rag.focus import Focus
-from rag.prompts import Source
+from rag.answering.citations import Attributor
+from rag.answering.evidence import Scorer
+from rag.answering.focus import Focus
+from rag.answering.prompts import Source
 
 SOURCE = Source(
     1, "a.md", "https://x/a", "動画生成AI", "2024-02-20", "",
@@ -31,7 +31,7 @@ def test_a_sentence_sharing_nothing_with_the_question_is_dropped() -> None:
 
 
 def test_a_question_asks_for_a_date_only_when_it_says_so() -> None:
-    from rag.answer_type import wanted
+    from rag.answering.answer_type import wanted
 
     assert wanted("When was Sora announced?") == "date" and wanted("Soraはいつ発表された？") == "date"
     assert wanted("What was the model's score when it ranked first?") == "any"

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.queue import GenerationQueue, QueueFull
-from rag.escaping import csv_cell, markdown_link, safe_url
-from rag.gate import ModelGate
+from rag.desk.escaping import csv_cell, markdown_link, safe_url
+from rag.llm.gate import ModelGate
 
 from .conftest import fake_index
 from .servers import rag_server
@@ -143,8 +143,8 @@ def test_only_http_links_survive_in_reports() -> None:
 
 
 def test_a_research_report_never_links_a_javascript_permalink(tmp_path: Path) -> None:
-    from rag.research import Figure, MeasureFigures, Research, ResearchPost
-    from rag.research_report import html, markdown
+    from rag.desk.report import html, markdown
+    from rag.desk.research import Figure, MeasureFigures, Research, ResearchPost
 
     post = ResearchPost("2025-09-01", "javascript:alert(1)", "題 [x](javascript:y)", "a.md", "本文")
     figure = Figure("売上高", 1e10, "jpy", "100億円", "2025-09-01", "a.md", "javascript:alert(1)", "売上高は100億円。")
@@ -171,8 +171,8 @@ def test_readiness_without_an_operator_key_names_parts_not_paths(keyed: TestClie
 
 
 def test_a_reader_who_left_while_waiting_for_a_core_costs_no_retrieval(index: Path) -> None:
-    from rag.answer import Answerer
-    from rag.engine import Engine
+    from rag.answering.pipeline import Answerer
+    from rag.retrieval.engine import Engine
     from rag.settings import Settings
     from tests.fakes import ScriptedLLM
 

@@ -14,8 +14,8 @@ from index.chunking import ChunkingConfig
 from index.posts import SiteConfig
 from index.reading import PostReader, PostTooSlow
 from index.sparse import JapaneseTokenizer
-from rag.figures import readings
-from rag.prompts import REMOVED, quote
+from rag.answering.prompts import REMOVED, quote
+from rag.desk.figures import readings
 from tests.hostile import LIMIT_S, project_patterns, slowest
 
 PATTERNS = project_patterns()
@@ -23,7 +23,9 @@ PATTERNS = project_patterns()
 
 def test_the_patterns_of_every_layer_are_found() -> None:
     where = " ".join(PATTERNS)
-    assert len(PATTERNS) > 50 and all(p in where for p in ("index.cleaning", "rag.prompts", "rag.quantities"))
+    assert len(PATTERNS) > 50 and all(
+        p in where for p in ("index.cleaning", "rag.answering.prompts", "index.text.quantities")
+    )
 
 
 @pytest.mark.timeout(300)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from index.ingest import ingest
 from index.store import IndexFolder, Manifest
-from rag.engine import Engine
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 from tests.fakes import HashingEmbedder
 

@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 from index.ingest import ingest
-from rag.engine import Engine
-from rag.filters import Filters
-from rag.llamaindex import ArchiveRetriever
+from rag.retrieval.engine import Engine
+from rag.retrieval.filters import Filters
+from rag.retrieval.llamaindex import ArchiveRetriever
 from rag.settings import Settings
 from tests.fakes import fake_embedder
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.llm import gguf
+from rag.install import gguf
+from rag.install.gguf import ChecksumMismatch
 from rag.llm.base import LLM, LLMOptions, LLMUnavailable, Message, Usage
-from rag.llm.gguf import ChecksumMismatch
 from rag.llm.registry import load_llm
 
 from .conftest import GGUF

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.conversation import standalone
+from rag.answering.prompts import NOT_IN_ARCHIVE, REMOVED, Source, build_messages, language_of, quote
 from rag.llm.base import Message
-from rag.prompts import NOT_IN_ARCHIVE, REMOVED, Source, build_messages, language_of, quote
+from rag.retrieval.conversation import standalone
 
 
 def test_language_follows_the_question() -> None:

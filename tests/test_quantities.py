@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import attribute
-from rag.evidence import Scorer
-from rag.prompts import Source
-from rag.quantities import quantities, share_supported, with_english_scales
+from index.text.quantities import quantities, share_supported, with_english_scales
+from rag.answering.citations import attribute
+from rag.answering.evidence import Scorer
+from rag.answering.prompts import Source
 
 SOURCE = "国内の生成AI市場は2030年に1兆2,000億円規模に達し、某社は10億ドルを調達した。チップの面積は300mm²。"
 
@@ -50,7 +50,7 @@ def test_a_wrong_scale_sentence_is_dropped_by_the_citation_check() -> None:
 
 
 def test_grading_reads_figures_across_scales_and_languages() -> None:
-    from rag.grading import grade
+    from rag.evaluation.grading import grade
 
     assert grade("The model has 70 billion parameters.", "700億パラメータ").correct
     assert not grade("The model has 700 billion parameters.", "700億パラメータ").correct
@@ -58,7 +58,7 @@ def test_grading_reads_figures_across_scales_and_languages() -> None:
 
 
 def test_a_gold_answer_of_kanji_and_kana_alone_must_appear_in_the_answer() -> None:
-    from rag.grading import grade
+    from rag.evaluation.grading import grade
 
     assert grade("江戸時代の銅山は別子銅山です[1]。", "別子銅山").correct
     assert grade("その矢筒は「靫」と呼ばれる[1]。", "「靫」").correct

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from rag.questionlog import (
+from rag.desk.questionlog import (
     QuestionLog,
     QuestionLogUnavailable,
     UnknownAnswer,

@@ -14,12 +14,12 @@ import pytest
 from index.embedding import EmbedderOptions, load_embedder
 from index.ingest import ingest
 from index.posts import read_posts
-from rag.answer import Answerer
+from rag.answering.pipeline import Answerer
+from rag.answering.prompts import REMOVED, clean, quote
 from rag.config import AnswerConfig
-from rag.engine import Engine
 from rag.llm.base import LLMOptions
 from rag.llm.registry import load_llm
-from rag.prompts import REMOVED, clean, quote
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 from .conftest import DATA, GGUF, models_dir

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from rag.gaps import clusters_of
-from rag.questionlog import QuestionLog, database_url
+from rag.desk.gaps import clusters_of
+from rag.desk.questionlog import QuestionLog, database_url
 
 from .conftest import fake_index
 from .servers import ROOT

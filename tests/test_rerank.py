@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rag.engine import Engine
+from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 from .conftest import DATA, fake_index

@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from rag.engine import Engine
-from rag.filters import Filters
-from rag.research import Research, research
-from rag.research_report import html, markdown
+from rag.desk.report import html, markdown
+from rag.desk.research import Research, research
+from rag.retrieval.engine import Engine
+from rag.retrieval.filters import Filters
 from rag.settings import Settings
 from tests.fakes import fake_embedder
 

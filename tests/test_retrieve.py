@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.engine import Engine
-from rag.filters import Filters
-from rag.relevance import RelevanceModel
-from rag.retrieve import LegScores, Retriever, post_ranks, rrf
+from rag.retrieval.engine import Engine
+from rag.retrieval.filters import Filters
+from rag.retrieval.relevance import RelevanceModel
+from rag.retrieval.retriever import LegScores, Retriever, post_ranks, rrf
 from rag.settings import Settings
 
 from .conftest import DATA, fake_index

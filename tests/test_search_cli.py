@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from rag.engine import Engine
-from rag.evaluate import Question, evaluate
-from rag.relevance import RelevanceModel
+from rag.evaluation.evaluate import Question, evaluate
+from rag.retrieval.engine import Engine
+from rag.retrieval.relevance import RelevanceModel
 from rag.settings import Settings
 
 from .conftest import DATA, fake_index

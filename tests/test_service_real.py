@@ -12,7 +12,7 @@ from openai import OpenAI
 
 from index.embedding import DEFAULT_EMBEDDER, EmbedderOptions, load_embedder
 from index.ingest import ingest
-from rag.questionlog import QuestionLog
+from rag.desk.questionlog import QuestionLog
 
 from .browser import ARTIFACTS, chromium
 from .conftest import DATA, models_dir

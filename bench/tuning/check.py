@@ -5,7 +5,7 @@
 
 Mechanical, per question: the fields and kinds of dev.jsonl; the evidence verbatim in a gold post's
 cleaned text (NFKC, white space and emphasis aside); the gold answer graded right against its own
-evidence by `rag.grading` (for a multi-post question, against its gold posts together), so it holds
+evidence by `rag.evaluation.grading` (for a multi-post question, against its gold posts together), so it holds
 nothing its evidence does not state; a filter question's gold posts inside the period or category it
 names; a latest question's gold post the newest whose title names its topic; an unanswerable
 question's absent terms never all in one post. Blind review: a reviewer who saw the question and the
@@ -25,8 +25,8 @@ from typing import Any
 
 from bench.common import env_path
 from bench.tuning.corpus import Article, flat, load
-from rag.grading import grade
-from rag.periods import read_period
+from rag.evaluation.grading import grade
+from rag.retrieval.periods import read_period
 
 FIELDS = ("id", "question", "lang", "answerable", "gold_posts", "answer", "evidence", "kind")
 KINDS = {"numeric", "temporal", "factoid", "comparison", "multi-post", "filter", "latest", "unanswerable"}

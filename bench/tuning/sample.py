@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.common import env_path
 from bench.tuning.corpus import Article, load
-from rag.quantities import quantities
+from index.text.quantities import quantities
 
 _DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月")
 _NAME = re.compile(r"[A-Z][A-Za-z0-9.\-]{2,}|[\u30a0-\u30ffー]{4,}")

@@ -1,0 +1,161 @@
+"""From retrieved posts to short evidence: the sentences of each post that bear on the question.
+
+A 1.5B model on two CPU cores reads about one Japanese character per token, so every character in
+the prompt delays the first answer token; we quote the best sentences, not whole chunks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.cleaning import split_sentences
+from index.text.quantities import normalize
+from rag.answering.answer_type import has, wanted
+from rag.answering.prompts import Source, clean
+from rag.retrieval.retriever import Hit
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A sentence holding the wanted kind of fact (a date for いつ) gains this much; on the cosine scale of
+# the dense scores, whose spread between sentences of one post is a few hundredths, proportionally less.
+_TYPE_BONUS, _TYPE_BONUS_DENSE = 0.15, 0.02
+_RANK_PRIOR = 0.05  # per retrieval rank, when more posts compete than can be quoted
+
+
+def numbers(text: str) -> set[str]:
+    return set(_NUMBER.findall(normalize(text)))  # width and thousands separators aside: 8,028 = ８０２８
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """Lexical evidence: idf-weighted share of the question's terms a sentence contains."""
+
+    tokenize: Callable[[str], list[str]]
+    idf: Callable[[str], float]
+
+    def terms(self, text: str) -> dict[str, float]:
+        return {t: self.idf(t) for t in self.tokenize(text)}
+
+    def overlap(self, query_terms: dict[str, float], text: str) -> float:
+        total = sum(query_terms.values())
+        if total <= 0:
+            return 0.0
+        present = set(self.tokenize(text))
+        return sum(w for t, w in query_terms.items() if t in present) / total
+
+
+def _sentences(hit: Hit) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for passage in hit.passages:
+        for s in split_sentences(clean(passage.text).replace("【", "\n【")):
+            if s not in seen and not (s.startswith("【") and s.endswith("】")):
+                seen.add(s)
+                out.append(s)
+    return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One post's best evidence window and the score it competes with."""
+
+    score: float  # rank prior applied: higher is better
+    rank: int  # retrieval rank
+    hit: Hit
+    text: str
+
+
+def candidates(
+    question: str,
+    hits: Sequence[Hit],
+    scorer: Scorer,
+    *,
+    chars_per_source: int = 200,
+    dense: Callable[[str, list[str]], np.ndarray] | None = None,
+    prefer_dense: bool = False,
+    pool: int = 3,
+    favour_type: bool = False,
+) -> list[Candidate]:
+    """Per post of the top `pool`, the best-scoring sentence and its neighbours up to the budget, best
+    post first. `dense(question, sentences)` scores sentences by meaning: always when `prefer_dense` (an
+    English question over Japanese posts, where words cannot meet), otherwise only when no sentence
+    shares enough words. `favour_type` lifts sentences holding the kind of fact the question asks for."""
+    q_terms = scorer.terms(question)
+    kind = wanted(question) if favour_type else "any"
+    found: list[Candidate] = []
+    for rank, hit in enumerate(hits[:pool]):
+        sentences = _sentences(hit)
+        if not sentences:
+            continue
+        lexical = np.array([scorer.overlap(q_terms, s) for s in sentences])
+        scores = lexical
+        by_meaning = dense is not None and (prefer_dense or lexical.max(initial=0.0) < 0.25)
+        if by_meaning:
+            assert dense is not None
+            scores = dense(question, sentences)
+        typed = np.array([has(s, kind) for s in sentences]) if kind != "any" else np.zeros(len(sentences))
+        scores = scores + (_TYPE_BONUS_DENSE if by_meaning else _TYPE_BONUS) * typed
+        best = int(np.argmax(scores)) if scores.size and scores.max() > 0 else 0
+        # Posts compete on one scale: cosines (0.8-0.9 for any on-topic sentence) would outbid every word
+        # match, so a post read by meaning only because its words barely meet the question competes with
+        # its word score; only when every post is read by meaning (an English question) do cosines compete.
+        rival = float(scores[best]) if prefer_dense else float(lexical[best] + _TYPE_BONUS * typed[best])
+        found.append(
+            Candidate(rival - _RANK_PRIOR * rank, rank, hit, _window(sentences, scores, best, chars_per_source))
+        )
+    return sorted(found, key=lambda c: (-c.score, c.rank))
+
+
+def lead(found: Sequence[Candidate]) -> float:
+    """How far the best post's evidence score leads the second's (infinite with one post)."""
+    return found[0].score - found[1].score if len(found) > 1 else float("inf")
+
+
+def select_evidence(
+    question: str,
+    hits: Sequence[Hit],
+    scorer: Scorer,
+    *,
+    max_sources: int = 3,
+    chars_per_source: int = 200,
+    dense: Callable[[str, list[str]], np.ndarray] | None = None,
+    prefer_dense: bool = False,
+    pool: int = 3,
+    favour_type: bool = False,
+    alone_margin: float = 0.0,
+) -> list[Source]:
+    """The evidence the model reads: the best `max_sources` of `candidates()`, numbered in retrieval
+    order. With `alone_margin` > 0, the best post is quoted alone when it leads the next by that much,
+    so the model is not shown another post's competing figures for what one post plainly answers."""
+    found = candidates(
+        question, hits, scorer, chars_per_source=chars_per_source, dense=dense, prefer_dense=prefer_dense,
+        pool=max(pool, max_sources), favour_type=favour_type,
+    )  # fmt: skip
+    keep = 1 if alone_margin > 0 and lead(found) >= alone_margin else max_sources
+    sources: list[Source] = []
+    for c in sorted(found[:keep], key=lambda c: c.rank):
+        sources.append(
+            Source(len(sources) + 1, c.hit.source, c.hit.url, c.hit.title, c.hit.date.date().isoformat(),
+                   " > ".join(c.hit.passages[0].heading), c.text)
+        )  # fmt: skip
+    return sources
+
+
+def _window(sentences: list[str], scores: np.ndarray, best: int, budget: int) -> str:
+    """The best sentence, grown towards the better-scoring neighbour while the budget allows."""
+    lo = hi = best
+    size = len(sentences[best])
+    while True:
+        options = [i for i in (lo - 1, hi + 1) if 0 <= i < len(sentences)]
+        options = [i for i in options if size + len(sentences[i]) <= budget]
+        if not options:
+            break
+        pick = max(options, key=lambda i: (scores[i], -i))
+        size += len(sentences[pick])
+        lo, hi = min(lo, pick), max(hi, pick)
+    text = "".join(sentences[lo : hi + 1])
+    if len(text) > budget * 1.5:
+        text = text[: int(budget * 1.5)] + "…"
+    return text

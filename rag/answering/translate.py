@@ -1,0 +1,72 @@
+"""English answers written in Japanese first, then translated sentence by sentence: the route for
+English readers when the model reads Japanese evidence better in Japanese (RAG_ANSWER_ENGLISH_ROUTE).
+
+A checked Japanese sentence is translated after its markers are verified; the translation must state
+the same quantities at the same scale (700億 is 70 billion, never 700 billion), else the Japanese
+sentence is shown as it is. A short answer that is only a figure or a date needs no model."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import replace
+
+from index.text.quantities import english_scale, normalize, quantities, share_supported, with_english_scales
+from rag.config import AnswerConfig
+from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
+from rag.llm.gate import ModelGate
+from rag.llm.generate import generate
+
+SYSTEM = (
+    "Translate the Japanese text into plain English. Keep every [n] marker right after the words it follows. "
+    "For a figure with 億 or 兆, write the English reading given after it as (= …) and keep the Japanese "
+    "figure in parentheses, like: 22.5 billion dollars (225億ドル). Reply with the translation only."
+)
+_MARKERS = re.compile(r"\[\d+(?:,\s*\d+)*\]")
+_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(?:(\d{1,2})日)?$")
+_MONTHS = "January February March April May June July August September October November December".split()
+_UNITS = {"jpy": "yen", "usd": "dollars", "eur": "euros", "pct": "%"}
+
+
+def plainly(sentence: str) -> str | None:
+    """A short answer that is one figure or one date, in English without the model; None otherwise."""
+    markers = " ".join(_MARKERS.findall(sentence))
+    core = normalize(_MARKERS.sub("", sentence)).strip(" 。.、")
+    core = re.sub(r"(?:です|でした)$", "", core)
+    if m := _DATE.match(core):
+        month = _MONTHS[int(m.group(2)) - 1] if 1 <= int(m.group(2)) <= 12 else ""
+        if not month:
+            return None
+        day = f" {int(m.group(3))}," if m.group(3) else ""
+        return f"{month}{day} {m.group(1)} {markers}".strip() + "."
+    found = quantities(core)
+    if len(found) != 1 or not re.fullmatch(r"(?:約\s*)?[\d.,]+\s*[兆億万千]?\s*\S{0,4}", core):
+        return None
+    q = found[0]
+    unit = _UNITS.get(q.unit, "")
+    if q.unit == "pct":
+        return f"{q.value:g}% {markers}".strip() + "."
+    reading = english_scale(q.value) if q.scaled else f"{q.value:g}"
+    return f"{reading}{' ' + unit if unit else ''} ({core}) {markers}".strip() + "."
+
+
+def translate(llm: LLM, gate: ModelGate, sentence: str, cfg: AnswerConfig, cancel: threading.Event) -> str:
+    """The sentence in English with its markers, or the sentence as it is when the model fails or the
+    translation changes a quantity."""
+    if (quick := plainly(sentence)) is not None:
+        return quick
+    messages = [Message("system", SYSTEM), Message("user", with_english_scales(sentence))]
+    short = replace(cfg, max_tokens=120, first_token_s=min(cfg.first_token_s, 10.0), total_s=min(cfg.total_s, 20.0))
+    text = ""
+    try:
+        for item in generate(llm, gate, messages, short, cancel):
+            if isinstance(item, str):
+                text += item
+    except (LLMFailed, LLMUnavailable):
+        return sentence
+    text = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if not text or share_supported(text, with_english_scales(sentence)) < 1.0:
+        return sentence
+    if _MARKERS.findall(sentence) and not _MARKERS.findall(text):
+        text = text.rstrip(".") + " " + " ".join(_MARKERS.findall(sentence)) + "."
+    return text
