@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, add_questions_arg, write
+from index.text import language_of
 from rag.answering.pipeline import Answerer
-from rag.answering.prompts import build_messages, language_of
+from rag.answering.prompts import build_messages
 from rag.evaluation.evaluate import Question, load_questions
 from rag.evaluation.grading import grade
 from rag.retrieval.engine import Engine

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, add_questions_arg, write
+from index.text import language_of
 from rag.answering.evidence import candidates, lead
 from rag.answering.pipeline import Answerer
-from rag.answering.prompts import language_of
 from rag.evaluation.evaluate import load_questions
 from rag.evaluation.grading import grade
 from rag.retrieval.engine import Engine

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import add_questions_arg
+from index.text import language_of
 from rag.answering.pipeline import Answerer
-from rag.answering.prompts import language_of
 from rag.evaluation.evaluate import load_questions
 from rag.evaluation.grading import grade
 from rag.retrieval.engine import Engine

@@ -10,6 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
+from index.text import split_sentences
+
 BlockKind = Literal["heading", "text", "table", "code"]
 # Bumped when a rule change alters the text of posts that did not change: an index built by an older
 # version re-chunks every post on its next ingest (unchanged chunks keep their cached vectors).
@@ -60,14 +62,6 @@ _FLAT_THRESHOLD = 1500
 _INLINE_BLOCK = re.compile(r"\S\s+(?:#{1,6}\s|-{3,}(?:\s|$))")
 _PREFIX_MIN = 30  # shorter paragraphs may legitimately start another one
 _SENTENCE_MIN = 15  # shorter sentences ("その通りです。") may legitimately recur
-# A sentence ends at 。！？!? (with any closing brackets after them) or at a line break.
-_SENTENCE = re.compile(r".+?(?:[。！？!?]+[」』）)\]]*|\n|$)", re.S)
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
-
-
 # Each starts where a run of white space starts (the lookbehind): from inside a run, every start would scan
 # the rest of it again, quadratic in a run of 600,000 spaces.
 _FLAT_RULES = [

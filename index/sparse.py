@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
+from index.text import nfkc
 
 SPARSE = "sparse.npz"
 SPARSE_META = "sparse.json"
@@ -58,7 +59,7 @@ class JapaneseTokenizer:
 
     def __call__(self, text: str) -> list[str]:
         tok = self._tokenizer()
-        text = unicodedata.normalize("NFKC", text).lower()
+        text = nfkc(text).lower()
         # A lone surrogate (from a JSON "\\ud800" escape) cannot be encoded for Sudachi: make it "?".
         text = text.encode("utf-8", "replace").decode("utf-8")
         out: list[str] = []

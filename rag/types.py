@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from rag.answering.prompts import Lang
+from index.text import Lang
 from rag.llm.base import Usage
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from index.cleaning import split_sentences
 from index.embedding import EmbedderOptions, register_embedder
+from index.text import split_sentences
 from rag.llm.base import LLMFailed, Message, Usage
 from rag.llm.registry import register_llm
 

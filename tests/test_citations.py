@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from index.sparse import JapaneseTokenizer
-from rag.answering.citations import Attributor, answer_sentences, attribute, complete_sentences
+from index.text import answer_sentences
+from rag.answering.citations import Attributor, attribute, complete_sentences
 from rag.answering.evidence import Scorer
 from rag.answering.prompts import Source
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.prompts import NOT_IN_ARCHIVE, REMOVED, Source, build_messages, language_of, quote
+from index.text import language_of
+from rag.answering.prompts import NOT_IN_ARCHIVE, REMOVED, Source, build_messages, quote
 from rag.llm.base import Message
 from rag.retrieval.conversation import standalone
 

@@ -5,8 +5,9 @@ where written, its unit (%, 円, ドル, mm², …). The citation check compares
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from index.text import nfkc
 
 SCALES = {
     "兆": 1e12, "億": 1e8, "万": 1e4, "千": 1e3,
@@ -44,7 +45,7 @@ class Quantity:
 
 
 def normalize(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
+    text = nfkc(text)
     return re.sub(r"(?<=\d),(?=\d{3})", "", text)
 
 

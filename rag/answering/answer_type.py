@@ -6,8 +6,9 @@ was announced, a sentence on its risks); the wanted type is one of the cheap sig
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Literal
+
+from index.text import nfkc
 
 Wanted = Literal["date", "figure", "name", "any"]
 
@@ -34,7 +35,7 @@ _NAME = re.compile(r"[A-Z][A-Za-z0-9.\-]+|[\u30a0-\u30ffー]{3,}|[「『][^」�
 
 
 def wanted(question: str) -> Wanted:
-    q = unicodedata.normalize("NFKC", question)
+    q = nfkc(question)
     for kind, pattern in _ASKS:
         if pattern.search(q):
             return kind  # type: ignore[return-value]
@@ -42,7 +43,7 @@ def wanted(question: str) -> Wanted:
 
 
 def has(sentence: str, kind: Wanted) -> bool:
-    s = unicodedata.normalize("NFKC", sentence)
+    s = nfkc(sentence)
     if kind == "date":
         return bool(_DATE.search(s))
     if kind == "figure":

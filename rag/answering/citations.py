@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.cleaning import split_sentences
+from index.text import answer_sentences, digit_runs, language_of, split_sentences
 from index.text.quantities import quantities, share_supported
-from rag.answering.evidence import Scorer, numbers
+from rag.answering.evidence import Scorer
 from rag.answering.focus import Focus
 from rag.answering.prompts import Source, clean
 from rag.answering.subject import SubjectGuard
@@ -22,7 +22,6 @@ from rag.types import Citation
 
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,、]\s*\d+)*)\s*\]")
 # A sentence: up to a Japanese or western end mark (a period not inside a number), then any markers.
-_SENTENCE = re.compile(r"\s*(.+?(?:[。！？!?]+|\.(?!\d)|\n|$)[」』）)]*(?:\s*\[\s*\d+(?:\s*[,、]\s*\d+)*\s*\])*)", re.S)
 KEEP = 0.35  # support needed to keep a marker the model wrote
 # e5 cosine of a short answer to its own evidence: median 0.877; to other questions' evidence: 95th
 # percentile 0.85 (dev.jsonl answers vs evidence). Below the latter, meaning counts for nothing.
@@ -50,10 +49,6 @@ class Attributed:
     dropped: list[str] = field(default_factory=list)  # unsupported sentences removed
 
 
-def answer_sentences(text: str) -> list[str]:
-    return [m.group(1).strip() for m in _SENTENCE.finditer(text.strip()) if m.group(1).strip()]
-
-
 def _markers(sentence: str) -> list[int]:
     return [int(n) for group in _MARKER.findall(sentence) for n in re.split(r"[,、]", group)]
 
@@ -62,7 +57,7 @@ def is_factual(claim: str) -> bool:
     """Numbers, names or a clause: only a short connective (「以下の通りです。」, "Yes.") states nothing;
     a short sentence naming something (「OpenAIです。」, 「首都は東京都」) needs a supporting source too."""
     core = claim.strip(_EDGES)
-    if numbers(core) or len(core) >= 12 or len(core.split()) >= 4:
+    if digit_runs(core) or len(core) >= 12 or len(core.split()) >= 4:
         return True
     return bool(_NAMED.search(core)) or sum(1 for c in core if "\u4e00" <= c <= "\u9fff") >= 4
 
@@ -96,8 +91,8 @@ def is_header_echo(claim: str, sources: Sequence[Source]) -> bool:
 def _quote(claim: str, source: Source, scorer: Scorer) -> str:
     sentences = split_sentences(source.text) or [source.text]
     terms = scorer.terms(claim)
-    nums = numbers(claim)
-    return max(sentences, key=lambda s: (len(nums & numbers(s)), scorer.overlap(terms, s)))
+    nums = digit_runs(claim)
+    return max(sentences, key=lambda s: (len(nums & digit_runs(s)), scorer.overlap(terms, s)))
 
 
 _SHORT = 40  # characters: a short answer is a figure, a date or a name, not a clause
@@ -210,7 +205,7 @@ class Attributor:
         return text
 
     def joiner(self) -> str:
-        return "" if any("\u3040" <= c <= "\u9fff" for c in "".join(self.parts)) else " "
+        return "" if language_of("".join(self.parts)) == "ja" else " "
 
     def result(self) -> Attributed:
         citations = [

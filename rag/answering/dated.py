@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from index.cleaning import split_sentences
 from index.sparse import JapaneseTokenizer
+from index.text import Lang, split_sentences
 from rag.answering.evidence import Scorer
-from rag.answering.prompts import Lang, Source
+from rag.answering.prompts import Source
 from rag.desk.figure_context import title_subject
 from rag.desk.figures import measure_key, readings
 from rag.desk.research import Figure

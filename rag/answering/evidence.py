@@ -5,27 +5,20 @@ the prompt delays the first answer token; we quote the best sentences, not whole
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from index.cleaning import split_sentences
-from index.text.quantities import normalize
+from index.text import split_sentences
 from rag.answering.answer_type import has, wanted
 from rag.answering.prompts import Source, clean
 from rag.retrieval.retriever import Hit
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # A sentence holding the wanted kind of fact (a date for いつ) gains this much; on the cosine scale of
 # the dense scores, whose spread between sentences of one post is a few hundredths, proportionally less.
 _TYPE_BONUS, _TYPE_BONUS_DENSE = 0.15, 0.02
 _RANK_PRIOR = 0.05  # per retrieval rank, when more posts compete than can be quoted
-
-
-def numbers(text: str) -> set[str]:
-    return set(_NUMBER.findall(normalize(text)))  # width and thousands separators aside: 8,028 = ８０２８
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from index.cleaning import split_sentences
-from rag.answering.evidence import Scorer, numbers
-from rag.answering.prompts import Lang, Source
+from index.text import Lang, digit_runs, split_sentences
+from rag.answering.evidence import Scorer
+from rag.answering.prompts import Source
 from rag.types import Related
 
 _REFUSAL = {
@@ -28,11 +28,11 @@ def refusal_text(lang: Lang, related: Sequence[Related] = ()) -> str:
 def extractive_answer(question: str, sources: Sequence[Source], scorer: Scorer, lang: Lang, per_source: int = 1) -> str:
     """The sentence of each of the top two sources that shares most with the question, with its marker."""
     terms = scorer.terms(question)
-    nums = numbers(question)
+    nums = digit_runs(question)
     parts = []
     for source in sources[:2]:
         sentences = split_sentences(source.text) or [source.text]
-        best = sorted(sentences, key=lambda s: (len(nums & numbers(s)), scorer.overlap(terms, s)), reverse=True)
+        best = sorted(sentences, key=lambda s: (len(nums & digit_runs(s)), scorer.overlap(terms, s)), reverse=True)
         for sentence in best[:per_source]:
             parts.append(f"{sentence.rstrip('。')}[{source.n}]。")
     return _QUOTED[lang] + "".join(parts)

@@ -3,21 +3,17 @@ refusal naming the closest posts; the answer objects built for each."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
+from index.text import Lang, elapsed_ms
 from rag.answering.citations import Attributed, Attributor, attribute
 from rag.answering.evidence import Scorer
 from rag.answering.extractive import extractive_answer, refusal_text
 from rag.answering.passages import KeyPassage
-from rag.answering.prompts import Lang, Source
+from rag.answering.prompts import Source
 from rag.answering.spans import answer_text
 from rag.llm.base import Usage
 from rag.types import NO_USAGE, Answer, Mode, Quoted, Related
-
-
-def ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 1)
 
 
 def quoted(keys: Sequence[KeyPassage], sources: Sequence[Source]) -> list[Quoted]:
@@ -57,8 +53,8 @@ def extractive(
     else:
         text = extractive_answer(question, sources, scorer, lang)
     checked = attribute(text, sources, scorer, quoted=[(k.source, k.text) for k in keys])
-    timings.setdefault("ttft_ms", ms(t0))
-    timings["total_ms"] = ms(t0)
+    timings.setdefault("ttft_ms", elapsed_ms(t0))
+    timings["total_ms"] = elapsed_ms(t0)
     return answer(checked, "extractive", lang, timings, usage, [], quoted(keys, sources), fallback)
 
 
@@ -66,8 +62,8 @@ def refusal(
     lang: Lang, timings: dict[str, float], t0: float, related: list[Related], usage: Usage = NO_USAGE,
     checked: Attributed | None = None,
 ) -> Answer:  # fmt: skip
-    timings.setdefault("ttft_ms", ms(t0))
-    timings["total_ms"] = ms(t0)
+    timings.setdefault("ttft_ms", elapsed_ms(t0))
+    timings["total_ms"] = elapsed_ms(t0)
     dropped = checked.dropped if checked else []
     return Answer(refusal_text(lang, related), [], True, "refusal", lang, timings, usage, related, dropped=dropped)
 
@@ -88,13 +84,13 @@ def span(
     text, j, sentence = picked
     checked = attribute(answer_text(text, sentence, sources[j].n, lang), sources, scorer,
                         quoted=[(k.source, k.text) for k in keys])  # fmt: skip
-    timings.setdefault("ttft_ms", ms(t0))
-    timings["total_ms"] = ms(t0)
+    timings.setdefault("ttft_ms", elapsed_ms(t0))
+    timings["total_ms"] = elapsed_ms(t0)
     return answer(checked, "extractive", lang, timings, usage, [], quoted(keys, sources), "span")
 
 
 def help_answer(text: str, lang: Lang, timings: dict[str, float], t0: float) -> Answer:
     """What the service is, for a question about it: from the index, no model, nothing cited."""
-    timings.setdefault("ttft_ms", ms(t0))
-    timings["total_ms"] = ms(t0)
+    timings.setdefault("ttft_ms", elapsed_ms(t0))
+    timings["total_ms"] = elapsed_ms(t0)
     return Answer(text, [], False, "help", lang, timings)

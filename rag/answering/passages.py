@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.cleaning import split_sentences
+from index.text import split_sentences
 from rag.answering.answer_type import has, wanted
 from rag.answering.citations import MEANING_FLOOR
 from rag.answering.evidence import Scorer

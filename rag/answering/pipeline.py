@@ -15,14 +15,15 @@ from datetime import date, datetime
 
 import numpy as np
 
+from index.text import Lang, answer_sentences, elapsed_ms, language_of
 from rag.answering import outcomes, spans
-from rag.answering.citations import Attributed, Attributor, answer_sentences, complete_sentences
+from rag.answering.citations import Attributed, Attributor, complete_sentences
 from rag.answering.dated import Dating, dated, newest_first
 from rag.answering.demonstrations import DEMONSTRATIONS
 from rag.answering.evidence import Scorer, select_evidence
 from rag.answering.focus import Focus
 from rag.answering.passages import KeyPassage, key_passages
-from rag.answering.prompts import NOT_IN_ARCHIVE, Lang, Source, build_messages, language_of
+from rag.answering.prompts import NOT_IN_ARCHIVE, Source, build_messages
 from rag.answering.service_help import archive_facts, help_text, is_about_service
 from rag.answering.subject import SubjectGuard
 from rag.answering.translate import translate
@@ -182,7 +183,7 @@ class Answerer:
                 return  # the reader left while waiting for a core: nothing was computed for nobody
             search = self.engine.search(turn.query, depth, filters)
             hits = newest_first(search.result.hits, turn.query, self.scorer()) if dating.latest else search.result.hits
-        timings = {"retrieve_ms": outcomes.ms(t0)}
+        timings = {"retrieve_ms": elapsed_ms(t0)}
         yield Sources(_related(hits))
         if lang == "en" and cfg.english_terms and self.llm is not None and not cancel.is_set():
             terms = japanese_terms(self.llm, self.gate, question, cfg, cancel, who=who)
@@ -190,7 +191,7 @@ class Answerer:
                 search = self.engine.search(turn.query, depth, filters, terms)
                 hits = search.result.hits
                 hits = newest_first(hits, turn.query, self.scorer()) if dating.latest else hits
-            timings["terms_ms"] = outcomes.ms(t0)
+            timings["terms_ms"] = elapsed_ms(t0)
         if memo is not None:
             memo.posts = _related(hits)
         related = _related(hits[:3])
@@ -208,7 +209,7 @@ class Answerer:
                 return
             keys = self._key_passages(question, sources, scorer, lang) if cfg.passages and not cancel.is_set() else []
         if keys:
-            timings["passage_ms"] = outcomes.ms(t0)
+            timings["passage_ms"] = elapsed_ms(t0)
             yield Passages(outcomes.quoted(keys, sources), timings["passage_ms"])
         quoted = [(k.source, k.text) for k in keys]
         if self.llm is None:
@@ -233,7 +234,7 @@ class Answerer:
                 if isinstance(item, Usage):
                     usage = item
                     continue
-                timings.setdefault("first_token_ms", outcomes.ms(t0))
+                timings.setdefault("first_token_ms", elapsed_ms(t0))
                 text += item
                 pending += item
                 if NOT_IN_ARCHIVE.startswith(text.strip()) or NOT_IN_ARCHIVE in text:
@@ -243,7 +244,7 @@ class Answerer:
         except (LLMUnavailable, LLMFailed) as exc:
             reason = "queue" if isinstance(exc, ModelBusy) else "timeout" if isinstance(exc, LLMTimeout) else "failure"
             if checker.cited:  # text was shown: it stays the answer, as streamed (nothing is withdrawn)
-                timings["total_ms"] = outcomes.ms(t0)
+                timings["total_ms"] = elapsed_ms(t0)
                 passages = outcomes.quoted(keys, sources)
                 shown = _shown(checker.result(), english)
                 yield Done(outcomes.answer(shown, "generative", lang, timings, usage, [], passages, reason))
@@ -276,7 +277,7 @@ class Answerer:
             )
             yield done
             return
-        timings["total_ms"] = outcomes.ms(t0)
+        timings["total_ms"] = elapsed_ms(t0)
         answer = outcomes.answer(
             _shown(checked, english), "generative", lang, timings, usage, [], outcomes.quoted(keys, sources)
         )
@@ -327,10 +328,10 @@ class Answerer:
             if english is not None and self.llm is not None:
                 kept = translate(self.llm, self.gate, kept, self.config, cancel or threading.Event())
                 english.append(kept)
-                timings.setdefault("ttft_ms", outcomes.ms(t0))
+                timings.setdefault("ttft_ms", elapsed_ms(t0))
                 yield Delta(kept if len(english) == 1 else " " + kept)
                 continue
-            timings.setdefault("ttft_ms", outcomes.ms(t0))
+            timings.setdefault("ttft_ms", elapsed_ms(t0))
             yield Delta(kept if checker.kept == 1 else checker.joiner() + kept)
 
     def _dense_one(self, question: str, sentences: list[str]) -> np.ndarray:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from index.snapshot import Snapshot
-from rag.answering.prompts import Lang
+from index.text import Lang
 
 _ABOUT_JA = re.compile(
     r"(?:この|本)(?:サービス|チャット|ボット|ツール|アシスタント)(?:は|で|って|では|の|に)|"

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from string import ascii_uppercase
 
-from index.cleaning import split_sentences
+from index.text import Lang, split_sentences
 from index.text.quantities import normalize, spans
 from rag.answering.answer_type import wanted
-from rag.answering.prompts import Lang, Source, clean, quote
+from rag.answering.prompts import Source, clean, quote
 from rag.config import AnswerConfig
 from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
 from rag.llm.gate import ModelGate

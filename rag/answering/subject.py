@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from index.cleaning import split_sentences
+from index.text import split_sentences
 from index.text.quantities import normalize, spans
 
 Morphemes = Callable[[str], list[tuple[str, str, str]]]

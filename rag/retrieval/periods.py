@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import calendar
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+
+from index.text import nfkc
 
 _POST_WORDS_JA = r"(?:[)）]\s*)?(?:の|に)?(?:記事|投稿|掲載|公開された記事|書かれた|ブログ)"
 _POST_WORDS_EN = r"\b(?:articles?|posts?|blog|published|written|coverage)\b"
@@ -93,7 +94,7 @@ def _valid(year: int, month: int, today: date) -> Period | None:
 
 def read_period(question: str, today: date) -> Period | None:
     """The posting period the question names, or None."""
-    text = unicodedata.normalize("NFKC", question)
+    text = nfkc(question)
     return _written(text, today) or _relative(text, today)
 
 
@@ -101,10 +102,10 @@ def without_period(question: str, period: Period | None) -> str:
     """The question as content to search for: the words that only scope it in time taken out."""
     if period is None or not period.phrase:
         return question
-    text = unicodedata.normalize("NFKC", question)
+    text = nfkc(question)
     rest = text.replace(period.phrase, " ", 1).strip(" 、,")
     return rest or question
 
 
 def wants_latest(question: str) -> bool:
-    return bool(_LATEST.search(unicodedata.normalize("NFKC", question)))
+    return bool(_LATEST.search(nfkc(question)))

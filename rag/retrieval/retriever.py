@@ -5,7 +5,6 @@ RRF's k at 60, and costs 3.2 ms per call plus a 2.6 s import (measured here); RR
 
 from __future__ import annotations
 
-import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -20,11 +19,9 @@ import numpy as np
 from index.embedding import Embedder
 from index.snapshot import Snapshot
 from index.sparse import BM25Index
+from index.text import elapsed_ms, language_of
 from rag.config import RetrievalConfig
 from rag.retrieval.filters import Filters
-
-# A question with no kana or kanji at all is asked in another language than the posts'.
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -140,7 +137,7 @@ class Retriever:
             sparse = [(int(snap.chunk_ids[r]), s) for r, s in rows]
             timings["sparse_ms"] = _ms(t1)
         t1 = time.perf_counter()
-        fused = self._fuse(dense, sparse, english=not _JAPANESE.search(query))
+        fused = self._fuse(dense, sparse, english=language_of(query) == "en")
         hits = self._hits(fused, k)
         timings["fuse_ms"] = _ms(t1)
         legs = LegScores(
@@ -220,4 +217,4 @@ class Retriever:
 
 
 def _ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 2)
+    return elapsed_ms(start, 2)
