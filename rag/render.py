@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from rag.desk.escaping import safe_url
@@ -35,6 +34,7 @@ def quoted_json(q: Quoted) -> dict[str, Any]:
 
 def answer_json(answer: Answer) -> dict[str, Any]:
     """The answer object shared by `rag ask --json`, `rag eval --answers` and POST /v1/ask."""
+    marker = {c.source: c.n for c in answer.citations}
     return {
         "id": answer.id,
         "answer": answer.answer,
@@ -53,7 +53,14 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "period": answer.period.as_dict() if answer.period else None,
         "as_of": answer.as_of,
         "disagreements": [
-            {"measure": d.measure, "values": [asdict(v) for v in d.values]} for d in answer.disagreements
+            {
+                "measure": d.measure,
+                "values": [
+                    {"value": f.value, "unit": f.unit, "text": f.text, "date": f.date, "n": marker.get(f.source, 0)}
+                    for f in d.figures
+                ],
+            }
+            for d in answer.disagreements
         ],
     }
 

@@ -12,7 +12,6 @@ from index.text import Lang
 from rag.llm.base import Usage
 
 if TYPE_CHECKING:
-    from rag.answering.dated import Disagreement
     from rag.retrieval.periods import Period
 
 Mode = Literal["generative", "extractive", "refusal", "help"]
@@ -50,6 +49,34 @@ class Quoted:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A figure a post states, dated by its post, with whose it is and its scope: the one model of a dated
+    figure, for the research desk and for an answer's note where cited posts disagree."""
+
+    measure: str
+    value: float
+    unit: str
+    text: str  # the figure as written
+    date: str
+    source: str
+    url: str
+    sentence: str
+    subject: str = ""  # whose figure: the company, product or market named before it
+    period: str = ""  # the period written before it: 2025, 2025Q3
+    scope: str = ""  # forecast, quarter, year, segment, total, … joined by "+"
+    high: float | None = None  # the other end of a range
+    approximate: bool = False  # 約, 超, 以上 …
+    precision: float = 0.0  # half the step of its last written digit
+    title: str = ""  # its post's title
+
+
+@dataclass(frozen=True)
+class MeasureFigures:
+    measure: str
+    figures: list[Figure]  # oldest first
+
+
+@dataclass(frozen=True)
 class Answer:
     answer: str
     citations: list[Citation]
@@ -74,7 +101,7 @@ class Answer:
     # on, and values the cited posts disagree on for what was asked.
     period: Period | None = None
     as_of: str = ""
-    disagreements: list[Disagreement] = field(default_factory=list)
+    disagreements: list[MeasureFigures] = field(default_factory=list)  # one figure per post, oldest first
 
 
 @dataclass(frozen=True)

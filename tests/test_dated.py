@@ -91,12 +91,12 @@ def test_the_latest_figure_comes_from_the_newest_relevant_post_with_its_date(ans
 def test_posts_that_disagree_on_what_was_asked_are_shown_with_dates_and_markers(answerer: Answerer) -> None:
     answer = answerer.ask("2025年1月の記事では、ミライAIの売上高はいくらとされていますか？")
     [d] = answer.disagreements
-    assert d.measure == "売上高"
-    assert [(v.text, v.date) for v in d.values] == [("120億円", "2025-01-10"), ("150億円", "2025-01-25")]
-    cited = {c.n: c for c in answer.citations}
-    for v in d.values:  # every marker in the note is a citation of that post, with a quote holding the value
-        assert f"{v.text}（{v.date}）[{v.n}]" in answer.answer
-        assert cited[v.n].date == v.date and v.text in cited[v.n].quote.replace(",", "")
+    assert d.measure == "売上高" and {f.subject for f in d.figures} == {"ミライAI"}
+    assert [(f.text, f.date) for f in d.figures] == [("120億円", "2025-01-10"), ("150億円", "2025-01-25")]
+    cited = {c.source: c for c in answer.citations}
+    for f in d.figures:  # every marker in the note is a citation of that post, with a quote holding the value
+        assert f"{f.text}（{f.date}）[{cited[f.source].n}]" in answer.answer
+        assert cited[f.source].date == f.date and f.text in cited[f.source].quote.replace(",", "")
 
 
 def test_a_single_value_is_not_a_disagreement(answerer: Answerer) -> None:

@@ -13,30 +13,14 @@ from rag.answering.evidence import Scorer
 from rag.answering.prompts import Source
 from rag.desk.figure_context import title_subject
 from rag.desk.figures import measure_key, readings
-from rag.desk.research import Figure
-from rag.desk.research import disagreements as desk_disagreements
+from rag.desk.research import disagreements
 from rag.retrieval.periods import Period
 from rag.retrieval.retriever import Hit
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, Figure, MeasureFigures
 
 # When the newest is wanted, a post counts as relevant if it carries this share of the question's term
 # weight that the best-matching post carries: fused ranks alone say little (RRF scores are all close).
 RELEVANT_SHARE = 0.75
-
-
-@dataclass(frozen=True)
-class Value:
-    value: float
-    unit: str
-    text: str
-    date: str
-    n: int
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    measure: str
-    values: list[Value]  # oldest first
 
 
 @dataclass(frozen=True)
@@ -60,12 +44,12 @@ def newest_first(hits: Sequence[Hit], question: str, scorer: Scorer) -> list[Hit
     return sorted(relevant, key=lambda h: h.date, reverse=True) + rest
 
 
-def disagreements(
+def noted_disagreements(
     question: str, sources: Sequence[Source], citations: list[Citation], tokenizer: JapaneseTokenizer
-) -> tuple[list[Disagreement], list[Citation]]:
+) -> tuple[list[MeasureFigures], list[Citation]]:
     """Measures the question names for which the sources disagree, by the desk's rule (the same subject,
-    scope and period, values apart beyond rounding: rag/desk/research.py), and the citations the note needs
-    (the answer's own markers, plus new ones for sources it did not cite)."""
+    scope and period, values apart beyond rounding: rag/desk/research.py), one figure per post; and the
+    citations the note needs (the answer's own markers, plus new ones for sources it did not cite)."""
     asked = measure_key(question)
     figures: list[Figure] = []
     for s in sources:
@@ -80,28 +64,32 @@ def disagreements(
     cites = list(citations)
     marker = {c.source: c.n for c in cites}
     out = []
-    for group in desk_disagreements(figures):
+    for group in disagreements(figures):
         by_post: dict[str, Figure] = {}
         for f in group.figures:
             by_post.setdefault(f.source, f)  # a post's first value for the measure
-        values = []
-        for f in sorted(by_post.values(), key=lambda v: v.date):
+        for f in by_post.values():
             if f.source not in marker:
                 marker[f.source] = max(marker.values(), default=0) + 1
                 s = next(x for x in sources if x.source == f.source)
                 cites.append(Citation(marker[f.source], s.source, s.url, s.title, s.date, f.sentence))
-            values.append(Value(f.value, f.unit, f.text, f.date, marker[f.source]))
-        out.append(Disagreement(group.measure, values))
+        out.append(MeasureFigures(group.measure, sorted(by_post.values(), key=lambda v: v.date)))
     return out, cites
 
 
-def note(dating: Dating, answer: Answer, found: list[Disagreement], lang: Lang) -> str:
+def markers(answer: Answer) -> dict[str, int]:
+    """Each cited post's marker in the answer."""
+    return {c.source: c.n for c in answer.citations}
+
+
+def note(dating: Dating, answer: Answer, found: list[MeasureFigures], lang: Lang) -> str:
     """The closing note, in the question's language; empty when there is nothing to say."""
     parts = []
     if found:
+        n = markers(answer)
         for d in found:
-            listed = "、".join(f"{v.text}（{v.date}）[{v.n}]" for v in d.values)
-            listed_en = ", ".join(f"{v.text} ({v.date}) [{v.n}]" for v in d.values)
+            listed = "、".join(f"{v.text}（{v.date}）[{n[v.source]}]" for v in d.figures)
+            listed_en = ", ".join(f"{v.text} ({v.date}) [{n[v.source]}]" for v in d.figures)
             parts.append(
                 f"なお、{d.measure}は記事によって値が異なります：{listed}。"
                 if lang == "ja"
@@ -133,10 +121,10 @@ def dated(
     answer: Answer, question: str, sources: Sequence[Source], tokenizer: JapaneseTokenizer, dating: Dating
 ) -> tuple[Answer, str]:
     """The answer with its dates: the note appended (returned too, to be streamed) and the fields set."""
-    found: list[Disagreement] = []
+    found: list[MeasureFigures] = []
     citations = answer.citations
     if not answer.refused and len(sources) > 1:
-        found, citations = disagreements(question, sources, answer.citations, tokenizer)
+        found, citations = noted_disagreements(question, sources, answer.citations, tokenizer)
     answer = replace(answer, citations=citations)
     text = note(dating, answer, found, answer.language)
     if text and answer.answer:  # a refusal lists posts line by line: the note gets its own line

@@ -15,13 +15,12 @@ import numpy as np
 
 from index.embedding import Embedder
 from index.text import elapsed_ms
-from rag.answering.dated import Disagreement, Value
 from rag.answering.prompts import Source
 from rag.cache.store import AnswerStore, question_key
 from rag.llm.base import Message, Usage
 from rag.retrieval.filters import Filters
 from rag.retrieval.periods import Period
-from rag.types import Answer, Citation, Delta, Done, Event, Passages, Quoted, Related, Sources
+from rag.types import Answer, Citation, Delta, Done, Event, Figure, MeasureFigures, Passages, Quoted, Related, Sources
 
 # Degraded answers are not worth repeating: the model may well answer the next time.
 _NOT_KEPT = {"timeout", "failure", "queue", "unavailable"}
@@ -101,7 +100,7 @@ def _decode(d: dict[str, Any]) -> Answer:
             "usage": Usage(**d["usage"]),
             "period": _period(d["period"]),
             "disagreements": [
-                Disagreement(g["measure"], [Value(**v) for v in g["values"]]) for g in d["disagreements"]
+                MeasureFigures(g["measure"], [Figure(**f) for f in g["figures"]]) for g in d["disagreements"]
             ],
         }
     )

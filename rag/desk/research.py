@@ -17,6 +17,7 @@ from rag.desk.figures import measure_key, readings
 from rag.retrieval.engine import Engine
 from rag.retrieval.filters import Filters
 from rag.retrieval.retriever import Hit
+from rag.types import Figure, MeasureFigures
 
 _SNIPPET = 160
 
@@ -28,31 +29,6 @@ class ResearchPost:
     title: str
     source: str
     snippet: str
-
-
-@dataclass(frozen=True)
-class Figure:
-    measure: str
-    value: float
-    unit: str
-    text: str  # the figure as written
-    date: str
-    source: str
-    url: str
-    sentence: str
-    subject: str = ""  # whose figure: the company, product or market named before it
-    period: str = ""  # the period written before it: 2025, 2025Q3
-    scope: str = ""  # forecast, quarter, year, segment, total, … joined by "+"
-    high: float | None = None  # the other end of a range
-    approximate: bool = False  # 約, 超, 以上 …
-    precision: float = 0.0  # half the step of its last written digit
-    title: str = ""  # its post's title
-
-
-@dataclass(frozen=True)
-class MeasureFigures:
-    measure: str
-    figures: list[Figure]  # oldest first
 
 
 @dataclass(frozen=True)
