@@ -75,10 +75,10 @@ async def desk_script() -> FileResponse:
 async def facets(svc: Staff) -> dict[str, Any]:
     """The archive's categories and most used tags, and its first and last post day: the desk's filters."""
     engine = _engine(svc)
-    snapshot, tz = engine.retriever.snapshot, engine.retriever.tz
-    categories = Counter(c for p in snapshot.posts for c in p.categories)
-    tags = Counter(t for p in snapshot.posts for t in p.tags)
-    days = sorted(p.date.astimezone(tz).date().isoformat() for p in snapshot.posts)
+    posts, tz = engine.posts, engine.timezone
+    categories = Counter(c for p in posts for c in p.categories)
+    tags = Counter(t for p in posts for t in p.tags)
+    days = sorted(p.date.astimezone(tz).date().isoformat() for p in posts)
     return {"categories": [c for c, _ in categories.most_common()], "tags": [t for t, _ in tags.most_common(200)],
             "first": days[0] if days else "", "last": days[-1] if days else ""}  # fmt: skip
 
@@ -108,7 +108,7 @@ async def research_download(
 
 
 def _period(since: date | None, until: date | None, svc: Services) -> tuple[date, date]:
-    tz = svc.engine.retriever.tz if svc.engine else None
+    tz = svc.engine.timezone if svc.engine else None
     today = datetime.now(tz).date()
     until = until or today
     return since or until - timedelta(days=PERIOD_DAYS - 1), until
@@ -123,7 +123,7 @@ async def readers(svc: Staff, since: DayText | None = None, until: DayText | Non
         raise LogNotRunning("the question log is not running (see the server log): readers' questions are not kept")
     first, last = _period(since, until, svc)
     view = await anyio.to_thread.run_sync(
-        lambda: readers_view(svc.log, engine, first, last, engine.retriever.tz, svc.settings.gap_similarity),  # type: ignore[arg-type]
+        lambda: readers_view(svc.log, engine, first, last, engine.timezone, svc.settings.gap_similarity),  # type: ignore[arg-type]
         limiter=_slots,
     )
     return view_json(view)
@@ -136,7 +136,7 @@ async def readers_csv(svc: Staff, since: DayText | None = None, until: DayText |
     if svc.log is None:
         raise LogNotRunning("the question log is not running (see the server log): readers' questions are not kept")
     first, last = _period(since, until, svc)
-    text = await anyio.to_thread.run_sync(lambda: period_csv(svc.log, first, last, engine.retriever.tz))  # type: ignore[arg-type]
+    text = await anyio.to_thread.run_sync(lambda: period_csv(svc.log, first, last, engine.timezone))  # type: ignore[arg-type]
     name = f"questions-{first.isoformat()}-{last.isoformat()}.csv"
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip

@@ -17,7 +17,7 @@ from api.shared_limits import SharedRateLimiter
 from index.embedding import Embedder, load_embedder
 from index.errors import ArchiveQAError
 from rag.answering.pipeline import Answerer
-from rag.cache.memo import AnswerMemo
+from rag.cache.memo import AnswerMemo, Remembering
 from rag.cache.redis_store import RedisAnswerCache
 from rag.cache.store import AnswerCache
 from rag.desk.questionlog import QuestionLog, database_url
@@ -136,10 +136,12 @@ class Services:
             self.server.start()
         return OpenAICompatibleLLM(replace(st.llm_options(), url=self.server.url, model="local"))
 
-    def answerer(self) -> Answerer:
+    def answerer(self) -> Answerer | Remembering:
+        """The answer pipeline for a request, inside the answer cache when it is on."""
         assert self.engine is not None
-        return Answerer(self.engine, self.llm, self.settings.answer_config(), self.gate, self.memo,
-                        prepare=self.prepare, suggestions=self.suggestions)  # fmt: skip
+        pipeline = Answerer(self.engine, self.llm, self.settings.answer_config(), self.gate, prepare=self.prepare,
+                            suggestions=self.suggestions)  # fmt: skip
+        return Remembering(pipeline, self.memo) if self.memo is not None else pipeline
 
     def suggestions(self) -> list[str]:
         """What readers often asked and were answered well lately; looked up at most every 5 minutes."""

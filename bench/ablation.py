@@ -18,8 +18,8 @@ import numpy as np
 from bench.bench_jaquad import JaquadQuestion, build_archive, run
 from bench.common import ROOT, add_questions_arg, env_path, write
 from index.embedding import Embedder, load_embedder
-from rag.config import RetrievalConfig
 from rag.evaluation.evaluate import evaluate, load_questions
+from rag.retrieval.config import RetrievalConfig
 from rag.retrieval.engine import Engine
 from rag.settings import Settings
 

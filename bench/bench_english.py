@@ -43,7 +43,7 @@ def main() -> None:
     took: list[float] = []
     for q in questions:
         t0 = time.perf_counter()
-        terms[q.id] = japanese_terms(llm, gate, q.question, cfg, threading.Event())
+        terms[q.id] = japanese_terms(llm, gate, q.question, cfg.limits(), threading.Event())
         took.append((time.perf_counter() - t0) * 1000)
     base = engine.retriever
     variants: dict[str, Any] = {}

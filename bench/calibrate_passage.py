@@ -16,7 +16,8 @@ from typing import Any
 
 from bench.common import ROOT, add_questions_arg, write
 from index.text import language_of
-from rag.answering.evidence import select_evidence
+from rag.answering.evidence import evidence_depth
+from rag.answering.meaning import Meaning
 from rag.answering.passages import key_passages
 from rag.answering.pipeline import Answerer
 from rag.evaluation.evaluate import load_questions
@@ -60,14 +61,10 @@ def main() -> None:
     rows = []
     for q in load_questions(args.questions):
         lang = language_of(q.question)
-        search = engine.search(q.question, max(cfg.max_sources, cfg.evidence_pool, 5))
-        sources = select_evidence(
-            q.question, search.result.hits, scorer, max_sources=cfg.max_sources,
-            chars_per_source=cfg.chars_per_source, dense=answerer._dense_one, prefer_dense=lang == "en",
-            pool=cfg.evidence_pool, favour_type=cfg.favour_type,
-        )  # fmt: skip
-        best = key_passages(q.question, sources, scorer, dense=answerer._dense_one, by_meaning=lang == "en",
-                            threshold=0.0)  # fmt: skip
+        search = engine.search(q.question, evidence_depth(cfg))
+        meaning = Meaning(engine.embedder)
+        sources = answerer.evidence(q.question, search.result.hits, lang, meaning)
+        best = key_passages(q.question, sources, scorer, dense=meaning.of, by_meaning=lang == "en", threshold=0.0)
         text = best[0].text if best else ""
         rows.append({
             "id": q.id, "lang": lang, "answerable": q.answerable, "flagged": search.not_in_archive,

@@ -34,7 +34,7 @@ GENERIC = {"AI", "LLM", "API", "GPU", "DX", "SaaS", "The", "RAG", "IoT", "CEO", 
 
 
 def draw(engine: Engine, seed: int, topics: int = 10, least: int = 8) -> list[str]:
-    counts = Counter(n for p in engine.retriever.snapshot.posts for n in set(_NAME.findall(p.title)))
+    counts = Counter(n for p in engine.posts for n in set(_NAME.findall(p.title)))
     names = sorted(
         n
         for n, c in counts.items()

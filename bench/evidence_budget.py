@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.common import ROOT, add_questions_arg, write
 from index.text import language_of
+from rag.answering.evidence import evidence_depth
 from rag.answering.pipeline import Answerer
 from rag.answering.prompts import build_messages
 from rag.evaluation.evaluate import Question, load_questions
@@ -30,7 +31,7 @@ CHARS = (80, 120, 160, 200, 300)
 def grid(engine: Engine, questions: list[Question], settings: Settings) -> dict[str, dict[str, float]]:
     answerer = Answerer(engine, None, settings.answer_config())
     cfg = answerer.config
-    hits = {q.id: engine.search(q.question, max(cfg.evidence_pool, 5)).result.hits for q in questions}
+    hits = {q.id: engine.search(q.question, evidence_depth(cfg)).result.hits for q in questions}
     out = {}
     for n in SOURCES:
         for chars in CHARS:
@@ -38,7 +39,7 @@ def grid(engine: Engine, questions: list[Question], settings: Settings) -> dict[
             held, prompt = 0, []
             for q in questions:
                 lang = language_of(q.question)
-                sources = answerer.evidence(q.question, hits[q.id], lang, budget)
+                sources = answerer.evidence(q.question, hits[q.id], lang, config=budget)
                 held += grade(" ".join(s.text for s in sources), q.answer).correct
                 prompt.append(len(build_messages(q.question, sources, lang, compact=True)[1].content))
             prompt.sort()

@@ -13,7 +13,8 @@ from typing import Any
 
 from bench.common import ROOT, add_questions_arg, write
 from index.text import language_of
-from rag.answering.evidence import candidates, lead
+from rag.answering.evidence import candidates, evidence_depth, lead
+from rag.answering.meaning import Meaning
 from rag.answering.pipeline import Answerer
 from rag.evaluation.evaluate import load_questions
 from rag.evaluation.grading import grade
@@ -38,10 +39,10 @@ def main() -> None:
         if not q.answerable:
             continue
         lang = language_of(q.question)
-        hits = engine.search(q.question, max(cfg.evidence_pool, 5)).result.hits
+        hits = engine.search(q.question, evidence_depth(cfg)).result.hits
         found = candidates(
             q.question, hits, answerer.scorer(), chars_per_source=cfg.chars_per_source,
-            dense=lambda question, sentences: answerer.dense([question], sentences)[0], prefer_dense=lang == "en",
+            dense=Meaning(engine.embedder).of, prefer_dense=lang == "en",
             pool=max(cfg.evidence_pool, cfg.max_sources), favour_type=cfg.favour_type,
         )  # fmt: skip
         if not found:

@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.common import add_questions_arg
 from index.text import language_of
+from rag.answering.evidence import evidence_depth
 from rag.answering.pipeline import Answerer
 from rag.evaluation.evaluate import load_questions
 from rag.evaluation.grading import grade
@@ -49,7 +50,7 @@ def main() -> None:
     settings = Settings()
     engine = Engine(settings, index=args.index)
     answerer = Answerer(engine, None, settings.answer_config())
-    depth = max(answerer.config.evidence_pool, 5)
+    depth = evidence_depth(answerer.config)
     stages: dict[str, list[str]] = {}
     for record in result["questions"]:
         q = gold[record["id"]]

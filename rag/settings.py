@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.embedding import DEFAULT_EMBEDDER, EmbedderOptions
-from rag.config import AnswerConfig
+from rag.answering.config import AnswerConfig
 from rag.install.gguf import DEFAULT_NAME as DEFAULT_GGUF
 from rag.llm.base import LLMOptions
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from rag.answering.config import AnswerConfig
 from rag.answering.pipeline import Answerer
-from rag.config import AnswerConfig
 from rag.llm.base import LLMOptions, Message
 from rag.llm.registry import load_llm
 from rag.retrieval.engine import Engine

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from rag.answering.config import AnswerConfig
 from rag.answering.pipeline import Answerer
-from rag.cache.memo import AnswerMemo
+from rag.cache.memo import AnswerMemo, Remembering
 from rag.cache.store import AnswerCache
-from rag.config import AnswerConfig
 from rag.llm.base import LLMOptions, Message
 from rag.llm.gate import ModelGate
 from rag.llm.registry import load_llm
@@ -131,8 +131,10 @@ def memo(tmp_path: Path, similar: float = 0.999) -> AnswerMemo:
 
 def test_a_repeated_question_is_replayed_from_the_cache_without_the_model(engine: Engine, tmp_path: Path) -> None:
     llm, m = fresh_llm(), memo(tmp_path)
-    first = list(Answerer(engine, llm, memo=m).stream(QUESTION))
-    again = list(Answerer(engine, llm, memo=m).stream("  外観検査ＡＩの導入で検査工数は何％削減されましたか？ "))
+    first = list(Remembering(Answerer(engine, llm), m).stream(QUESTION))
+    again = list(
+        Remembering(Answerer(engine, llm), m).stream("  外観検査ＡＩの導入で検査工数は何％削減されましたか？ ")
+    )
     assert len(llm.prompts) == 1
     assert [type(e) for e in again] == [Sources, Passages, Delta, Done]
     before, after = first[-1].answer, again[-1].answer  # type: ignore[union-attr]
@@ -145,27 +147,27 @@ def test_other_filters_a_follow_up_or_another_index_version_are_not_served_from_
     engine: Engine, tmp_path: Path
 ) -> None:
     llm, m = fresh_llm(), memo(tmp_path)
-    Answerer(engine, llm, memo=m).ask(QUESTION)
-    Answerer(engine, llm, memo=m).ask(QUESTION, filters=Filters(category="業界別AI活用"))
-    Answerer(engine, llm, memo=m).ask(QUESTION, history=[Message("user", "製造業の事例は？")])
+    Remembering(Answerer(engine, llm), m).ask(QUESTION)
+    Remembering(Answerer(engine, llm), m).ask(QUESTION, filters=Filters(category="業界別AI活用"))
+    Remembering(Answerer(engine, llm), m).ask(QUESTION, history=[Message("user", "製造業の事例は？")])
     assert len(llm.prompts) == 3
     m.cache.keep_only("another-version")
-    Answerer(engine, llm, memo=m).ask(QUESTION)
+    Remembering(Answerer(engine, llm), m).ask(QUESTION)
     assert len(llm.prompts) == 4
 
 
 def test_a_near_duplicate_wording_hits_when_it_selects_the_same_evidence(engine: Engine, tmp_path: Path) -> None:
     llm, m = fresh_llm(), memo(tmp_path, similar=0.85)
-    Answerer(engine, llm, memo=m).ask(QUESTION)
-    near = Answerer(engine, llm, memo=m).ask("外観検査AIの導入で検査工数は何%削減されたのですか？")
+    Remembering(Answerer(engine, llm), m).ask(QUESTION)
+    near = Remembering(Answerer(engine, llm), m).ask("外観検査AIの導入で検査工数は何%削減されたのですか？")
     assert near.cached and len(llm.prompts) == 1
-    other = Answerer(engine, llm, memo=m).ask("予知保全の導入で保全コストはいくら削減されましたか？")
+    other = Remembering(Answerer(engine, llm), m).ask("予知保全の導入で保全コストはいくら削減されましたか？")
     assert not other.cached and len(llm.prompts) == 2
 
 
 def test_answers_degraded_by_a_timeout_are_not_cached(engine: Engine, tmp_path: Path) -> None:
     m = memo(tmp_path)
-    slow = Answerer(engine, load_llm("fake:slow", LLMOptions()), AnswerConfig(first_token_s=0.3), memo=m)
+    slow = Remembering(Answerer(engine, load_llm("fake:slow", LLMOptions()), AnswerConfig(first_token_s=0.3)), m)
     assert slow.ask(QUESTION).fallback == "timeout"
     assert len(m.cache) == 0
 

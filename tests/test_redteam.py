@@ -14,9 +14,9 @@ import pytest
 from index.embedding import EmbedderOptions, load_embedder
 from index.ingest import ingest
 from index.posts import read_posts
+from rag.answering.config import AnswerConfig
 from rag.answering.pipeline import Answerer
 from rag.answering.prompts import REMOVED, clean, quote
-from rag.config import AnswerConfig
 from rag.llm.base import LLMOptions
 from rag.llm.registry import load_llm
 from rag.retrieval.engine import Engine

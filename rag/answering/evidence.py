@@ -12,6 +12,7 @@ import numpy as np
 
 from index.text import split_sentences
 from rag.answering.answer_type import has, wanted
+from rag.answering.config import AnswerConfig
 from rag.answering.prompts import Source, clean
 from rag.retrieval.retriever import Hit
 
@@ -104,6 +105,12 @@ def candidates(
 def lead(found: Sequence[Candidate]) -> float:
     """How far the best post's evidence score leads the second's (infinite with one post)."""
     return found[0].score - found[1].score if len(found) > 1 else float("inf")
+
+
+def evidence_depth(cfg: AnswerConfig, latest: bool = False) -> int:
+    """How many posts retrieval returns for an answer: the evidence pool, at least five; twice as deep
+    when the latest is asked for (the newest relevant posts may rank below the pool)."""
+    return max(cfg.max_sources, cfg.evidence_pool, 5) * (2 if latest else 1)
 
 
 def select_evidence(

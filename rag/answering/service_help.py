@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from index.snapshot import Snapshot
+from index.docstore import PostMeta
 from index.text import Lang
 
 _ABOUT_JA = re.compile(
@@ -47,9 +47,7 @@ class ArchiveFacts:
     categories: list[str]  # the most frequent first
 
 
-def archive_facts(snapshot: Snapshot, tz: ZoneInfo, most: int = 5) -> ArchiveFacts:
-    posts = snapshot.posts
-    name = str(snapshot.manifest.extra.get("site_title") or "")
+def archive_facts(posts: Sequence[PostMeta], tz: ZoneInfo, name: str = "", most: int = 5) -> ArchiveFacts:
     if not name and posts:
         name = urlsplit(posts[0].url).netloc
     days = sorted(p.date.astimezone(tz).date().isoformat() for p in posts)

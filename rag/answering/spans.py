@@ -11,17 +11,15 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import replace
 from string import ascii_uppercase
 
 from index.text import Lang, split_sentences
 from index.text.quantities import normalize, spans
 from rag.answering.answer_type import wanted
 from rag.answering.prompts import Source, clean, quote
-from rag.config import AnswerConfig
 from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
 from rag.llm.gate import ModelGate
-from rag.llm.generate import generate
+from rag.llm.generate import Limits, generate
 
 MOST = 12  # choices offered; more would cost reading time and make the pick harder
 _DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}年(?:度)?")
@@ -59,7 +57,7 @@ def choices(question: str, sources: Sequence[Source], first: int | None = None) 
 
 def pick(
     llm: LLM, gate: ModelGate, messages: list[Message], reply: str, question: str, lang: Lang,
-    options: list[tuple[str, int, str]], cfg: AnswerConfig, cancel: threading.Event,
+    options: list[tuple[str, int, str]], limits: Limits, cancel: threading.Event,
 ) -> tuple[str, int, str] | None:  # fmt: skip
     """The option the model picks, or None (no options, the model failed, or it picked nothing)."""
     if len(options) < 1:
@@ -72,7 +70,7 @@ def pick(
         Message("user", _ASK[lang].format(q=question) + "\n" + listing),
     ]
     grammar = "root ::= " + " | ".join(f'"{letter}"' for letter in letters) + "\n"
-    short = replace(cfg, max_tokens=2, first_token_s=min(cfg.first_token_s, 10.0), total_s=min(cfg.total_s, 15.0))
+    short = limits.shorter(2, 10.0, 15.0)
     text = ""
     try:
         for item in generate(llm, gate, follow, short, cancel, grammar):

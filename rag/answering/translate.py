@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import replace
 
 from index.text.quantities import english_scale, normalize, quantities, share_supported, with_english_scales
-from rag.config import AnswerConfig
 from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
 from rag.llm.gate import ModelGate
-from rag.llm.generate import generate
+from rag.llm.generate import Limits, generate
 
 SYSTEM = (
     "Translate the Japanese text into plain English. Keep every [n] marker right after the words it follows. "
@@ -50,13 +48,13 @@ def plainly(sentence: str) -> str | None:
     return f"{reading}{' ' + unit if unit else ''} ({core}) {markers}".strip() + "."
 
 
-def translate(llm: LLM, gate: ModelGate, sentence: str, cfg: AnswerConfig, cancel: threading.Event) -> str:
+def translate(llm: LLM, gate: ModelGate, sentence: str, limits: Limits, cancel: threading.Event) -> str:
     """The sentence in English with its markers, or the sentence as it is when the model fails or the
     translation changes a quantity."""
     if (quick := plainly(sentence)) is not None:
         return quick
     messages = [Message("system", SYSTEM), Message("user", with_english_scales(sentence))]
-    short = replace(cfg, max_tokens=120, first_token_s=min(cfg.first_token_s, 10.0), total_s=min(cfg.total_s, 20.0))
+    short = limits.shorter(120, 10.0, 20.0)
     text = ""
     try:
         for item in generate(llm, gate, messages, short, cancel):

@@ -1,12 +1,15 @@
-"""The answer pipeline's side of the cache: which answers may be kept, how a question finds one, and
-how a kept answer is replayed as the same events (sources, passage, deltas, done) at once."""
+"""The cache around the answer pipeline (`Remembering` wraps an `Answerer`): which answers may be kept, how
+a question finds one (the same question before anything is computed; a near-duplicate wording with the
+same evidence once retrieval has run), and how a kept answer is replayed as the same events (sources,
+passage, deltas, done) at once."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
@@ -15,9 +18,11 @@ import numpy as np
 
 from index.embedding import Embedder
 from index.text import elapsed_ms
+from rag.answering.meaning import Departed
+from rag.answering.pipeline import Answerer, Prepared, related
 from rag.answering.prompts import Source
 from rag.cache.store import AnswerStore, question_key
-from rag.llm.base import Message, Usage
+from rag.llm.base import LLMFailed, Message, Usage
 from rag.retrieval.filters import Filters
 from rag.retrieval.periods import Period
 from rag.types import Answer, Citation, Delta, Done, Event, Figure, MeasureFigures, Passages, Quoted, Related, Sources
@@ -110,3 +115,55 @@ def _period(d: dict[str, str] | None) -> Period | None:
     if d is None:
         return None
     return Period(date.fromisoformat(d["since"]), date.fromisoformat(d["until"]), d["label"])
+
+
+class Remembering:
+    """An answerer whose answers are kept and replayed: the same `ask`/`stream` as the pipeline it wraps,
+    which never touches the cache itself."""
+
+    def __init__(self, answerer: Answerer, memo: AnswerMemo) -> None:
+        self.answerer, self.memo = answerer, memo
+
+    def warm(self, parallel: int = 1) -> None:
+        self.answerer.warm(parallel)
+
+    def ask(self, question: str, history: Sequence[Message] = (), filters: Filters | None = None) -> Answer:
+        for event in self.stream(question, history, filters):
+            if isinstance(event, Done):
+                return event.answer
+        raise LLMFailed("the answer stream ended without a result")
+
+    def stream(
+        self, question: str, history: Sequence[Message] = (), filters: Filters | None = None,
+        cancel: threading.Event | None = None, who: str = "",
+    ) -> Iterator[Event]:  # fmt: skip
+        a = self.answerer
+        request = a.request(question, history, filters, cancel, who)
+        memo = self.memo.for_question(question, history, request.filters, a.engine.version)
+        if memo is None:  # a follow-up: its answer depends on the conversation, not only on its words
+            yield from a.stream(question, history, filters, cancel, who)
+            return
+        if (replay := memo.exact()) is not None:
+            yield from replay
+            return
+        try:
+            prepared = yield from a.prepare(request)
+            if prepared is None:
+                return
+            if not isinstance(prepared, Prepared):  # ended before the evidence: a refusal or a help answer
+                yield from self._kept(memo, a.finish(request, prepared, []), keep=prepared.mode != "help")
+                return
+            memo.posts = related(prepared.hits)
+            if (replay := memo.similar(a.engine.embedder, prepared.sources)) is not None:
+                yield from replay
+                return
+            yield from self._kept(memo, a.respond(prepared))
+        except Departed:
+            return
+
+    @staticmethod
+    def _kept(memo: QuestionMemo, events: Iterator[Event], keep: bool = True) -> Iterator[Event]:
+        for event in events:
+            if isinstance(event, Done) and keep:
+                memo.store(event.answer)  # the help answer is not kept: its suggestions change daily
+            yield event

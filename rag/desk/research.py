@@ -164,12 +164,11 @@ def research(
 ) -> Research:
     started = time.perf_counter()
     found = engine.search(topic, limit, filters).result.hits
-    snapshot = engine.retriever.snapshot
-    chunks = snapshot.post_chunks([h.source for h in found])
+    chunks = engine.post_chunks([h.source for h in found])
     texts = {s: "\n".join(c.text for c in cs) for s, cs in chunks.items()}
     terms = topic_terms(topic, engine.tokenize)
     posts = sorted(relevant(found, texts, terms), key=lambda h: (h.date, h.source))
-    tz = engine.retriever.tz
+    tz = engine.timezone
     figures: list[Figure] = []
     for hit in progress(posts, len(posts)) if progress else posts:
         # chunks overlap by whole sentences: each once, in reading order

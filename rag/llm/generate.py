@@ -9,11 +9,26 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from rag.config import AnswerConfig
 from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message, Usage
 from rag.llm.bridge import Bridge
 from rag.llm.gate import ModelGate
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a generation may write and how long it may take: deadlines from when the model starts on
+    it, and the longest wait for the model before that."""
+
+    max_tokens: int
+    first_token_s: float
+    total_s: float
+    queue_s: float
+
+    def shorter(self, max_tokens: int, first_token_s: float, total_s: float) -> Limits:
+        """The limits of a short side request (search terms, a pick, a translation)."""
+        return Limits(max_tokens, min(self.first_token_s, first_token_s), min(self.total_s, total_s), self.queue_s)
 
 
 class LLMTimeout(LLMFailed):
@@ -25,12 +40,12 @@ class ModelBusy(LLMFailed):
 
 
 def generate(
-    llm: LLM, gate: ModelGate, messages: list[Message], cfg: AnswerConfig, cancel: threading.Event,
+    llm: LLM, gate: ModelGate, messages: list[Message], limits: Limits, cancel: threading.Event,
     grammar: str | None = None, timings: dict[str, float] | None = None, who: str = "",
 ) -> Iterator[str | Usage]:  # fmt: skip
     """Text deltas then a `Usage`; nothing at all when the reader left before the model was free."""
     arrived = time.monotonic()
-    give_up = arrived + cfg.queue_s
+    give_up = arrived + limits.queue_s
 
     def gone() -> bool:
         return cancel.is_set() or time.monotonic() >= give_up
@@ -39,17 +54,17 @@ def generate(
         if not ours:
             if cancel.is_set():
                 return  # the reader left: nobody to answer
-            raise ModelBusy(f"waited {cfg.queue_s:.0f} s for the model")
+            raise ModelBusy(f"waited {limits.queue_s:.0f} s for the model")
         start = time.monotonic()
         if timings is not None:
             timings["queue_ms"] = round((start - arrived) * 1000, 1)
         bridge: Bridge[str | Usage] = Bridge(
-            lambda stop: llm.stream(messages, max_tokens=cfg.max_tokens, grammar=grammar, cancel=stop), "llm"
+            lambda stop: llm.stream(messages, max_tokens=limits.max_tokens, grammar=grammar, cancel=stop), "llm"
         )
         first = True
         try:
             while not cancel.is_set():
-                limit = cfg.first_token_s if first else cfg.total_s
+                limit = limits.first_token_s if first else limits.total_s
                 left = start + limit - time.monotonic()
                 if left <= 0:
                     raise LLMTimeout(f"no {'first token' if first else 'end'} within {limit:.0f} s")
@@ -69,4 +84,4 @@ def generate(
             bridge.close()
             # Hold the slot until the model has really stopped (it checks between prompt slices and
             # tokens), so the next request's deadline does not start while this one still runs.
-            bridge.join(cfg.first_token_s)
+            bridge.join(limits.first_token_s)

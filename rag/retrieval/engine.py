@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from index.docstore import PostMeta, StoredChunk
 from index.embedding import Embedder, load_embedder
 from index.sparse import JapaneseTokenizer
 from index.store import IndexFolder
-from rag.config import RetrievalConfig
+from rag.retrieval.config import RetrievalConfig
 from rag.retrieval.filters import Filters
 from rag.retrieval.relevance import RelevanceModel
 from rag.retrieval.retriever import Retriever, SearchResult
@@ -53,6 +55,31 @@ class Engine:
     @property
     def version(self) -> str:
         return self.retriever.snapshot.version
+
+    # --- what the answer and the desk need of the index, by name -----------------------------------------
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The site's timezone: post dates, periods and months are read in it."""
+        return self.retriever.tz
+
+    @property
+    def posts(self) -> list[PostMeta]:
+        """Every post of the served version (title, date, URL, categories, tags)."""
+        return self.retriever.snapshot.posts
+
+    @property
+    def site_title(self) -> str:
+        """The archive's name as its site config gives it (empty for an index built before it was kept)."""
+        return str(self.retriever.snapshot.manifest.extra.get("site_title") or "")
+
+    def idf(self, term: str) -> float:
+        """How much a search term weighs in this index (BM25's idf)."""
+        return float(self.retriever.bm25.idf(term))
+
+    def post_chunks(self, sources: list[str]) -> dict[str, list[StoredChunk]]:
+        """Every chunk of the given posts, in reading order."""
+        return self.retriever.snapshot.post_chunks(sources)
 
     def published_version(self) -> str | None:
         current = IndexFolder(self.index_root).current()

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import replace
 
-from rag.config import AnswerConfig
 from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
 from rag.llm.gate import ModelGate
-from rag.llm.generate import generate
+from rag.llm.generate import Limits, generate
 
 SYSTEM = (
     "You turn an English question into Japanese search keywords for a Japanese blog archive about AI. "
@@ -23,12 +21,12 @@ MAX_TERMS = 8
 
 
 def japanese_terms(
-    llm: LLM, gate: ModelGate, question: str, cfg: AnswerConfig, cancel: threading.Event,
+    llm: LLM, gate: ModelGate, question: str, limits: Limits, cancel: threading.Event,
     timings: dict[str, float] | None = None, who: str = "",
 ) -> str:  # fmt: skip
     """The keywords, or "" when the model is slow, failing or said nothing usable: the search then
     runs on the question alone, as before."""
-    short = replace(cfg, max_tokens=24, first_token_s=min(cfg.first_token_s, 10.0), total_s=min(cfg.total_s, 15.0))
+    short = limits.shorter(24, 10.0, 15.0)
     messages = [Message("system", SYSTEM), Message("user", question)]
     text = ""
     try:

@@ -20,7 +20,7 @@ from index.embedding import Embedder
 from index.snapshot import Snapshot
 from index.sparse import BM25Index
 from index.text import elapsed_ms, language_of
-from rag.config import RetrievalConfig
+from rag.retrieval.config import RetrievalConfig
 from rag.retrieval.filters import Filters
 
 

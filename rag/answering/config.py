@@ -1,30 +1,13 @@
-"""Configs of the query side, as plain frozen dataclasses built from `Settings` at the entry points."""
+"""The answer pipeline's configuration, a frozen dataclass built from `Settings` at the entry points."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-RetrievalMode = Literal["hybrid", "dense", "sparse"]
+from rag.llm.generate import Limits
+
 EnglishRoute = Literal["direct", "translate"]
-
-
-@dataclass(frozen=True)
-class RetrievalConfig:
-    mode: RetrievalMode = "hybrid"
-    candidates: int = 100  # per leg, before fusion
-    rrf_k: int = 60
-    collapse: bool = True  # one hit per post
-    passages_per_post: int = 3
-    # Fuse post rankings rather than chunk rankings: a leg that returns ten chunks of one post
-    # should vote for that post once, not push every other post down.
-    fuse_posts: bool = True
-    # BM25 counts three times the dense leg: best MRR on both dev.jsonl and JaQuAD (docs/retrieval.md)
-    dense_weight: float = 1.0
-    sparse_weight: float = 3.0
-    # The same weights for questions with no Japanese in them, whose words BM25 can rarely match.
-    en_dense_weight: float = 1.0
-    en_sparse_weight: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -50,3 +33,7 @@ class AnswerConfig:
     alone_margin: float = 0.0  # quote the best post alone when its evidence score leads by this much; 0 = never
     english_route: EnglishRoute = "direct"  # English answers written directly, or in Japanese then translated
     span_fallback: bool = False  # when the model refuses a confident passage, ask it to pick the answer's span
+
+    def limits(self) -> Limits:
+        """How long and how much the model may write for an answer."""
+        return Limits(self.max_tokens, self.first_token_s, self.total_s, self.queue_s)
