@@ -15,7 +15,7 @@ from typing import Any
 
 from index.embedding import Embedder
 from index.errors import ArchiveQAError
-from index.ingest import ingest
+from index.ingest import IngestOptions, ingest
 from index.posts import post_files
 
 log = logging.getLogger("api")
@@ -46,11 +46,10 @@ class Ingester:
 
     def __init__(
         self, archive: Path | None, index_root: Path, embedder_name: str, embedder: Callable[[], Embedder],
-        after: Callable[[], object], max_post_bytes: int, post_seconds: float = 10.0,
+        after: Callable[[], object], options: IngestOptions,
     ) -> None:  # fmt: skip
         self.archive, self.index_root, self.embedder_name = archive, index_root, embedder_name
-        self.embedder, self.after, self.max_post_bytes = embedder, after, max_post_bytes
-        self.post_seconds = post_seconds
+        self.embedder, self.after, self.options = embedder, after, options
         self._lock = threading.Lock()  # held for the length of a run
         self.last: IngestRun | None = None
 
@@ -60,8 +59,7 @@ class Ingester:
         with self._lock:
             run = self.last = IngestRun(time.time(), trigger)
             try:
-                summary = ingest(self.archive, self.index_root, self.embedder_name, self.embedder,
-                                 max_post_bytes=self.max_post_bytes, post_seconds=self.post_seconds)  # fmt: skip
+                summary = ingest(self.archive, self.index_root, self.embedder_name, self.embedder, self.options)
                 run.summary = {**summary.as_dict(), "version": summary.version}
                 self.after()  # this replica serves the new version before the request returns
             except ArchiveQAError as exc:

@@ -88,7 +88,7 @@ class Services:
         s.log = QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)
         s.load()
         s.ingester = Ingester(settings.archive, settings.index_path, settings.embedding_model, s._embedder, s.reload,
-                              settings.max_post_bytes, settings.post_seconds)  # fmt: skip
+                              settings.ingest_options())  # fmt: skip
         if settings.watch_index_s > 0:
             threading.Thread(target=s._watch, name="index-watch", daemon=True).start()
         if settings.watch_archive and settings.archive is not None:

@@ -19,7 +19,6 @@ from bench.bench_jaquad import JaquadQuestion, build_archive, run
 from bench.common import ROOT, add_questions_arg, env_path, write
 from index.embedding import Embedder, load_embedder
 from rag.evaluation.evaluate import evaluate, load_questions
-from rag.retrieval.config import RetrievalConfig
 from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
@@ -75,8 +74,9 @@ def main() -> None:
                                          args.jaquad_work / "archive")  # fmt: skip
         jaquad = Engine(settings, index=args.jaquad_work / "index", embedder=embedder), jaquad_questions
     rows: dict[str, Any] = {}
+    defaults = asdict(settings.retrieval_config())  # each variant changes the configured retrieval only
     for name, changes in VARIANTS.items():
-        engine.retriever = engine.retriever.with_config(**{**asdict(RetrievalConfig()), **changes})
+        engine.retriever = engine.retriever.with_config(**{**defaults, **changes})
         m = evaluate(engine, questions)["metrics"]
         rows[name] = {
             "hit@1": m["answerable"]["hit@1"], "hit@3": m["answerable"]["hit@3"], "hit@5": m["answerable"]["hit@5"],
@@ -85,7 +85,7 @@ def main() -> None:
         }  # fmt: skip
         if jaquad:
             j_engine, j_questions = jaquad
-            j_engine.retriever = j_engine.retriever.with_config(**{**asdict(RetrievalConfig()), **changes})
+            j_engine.retriever = j_engine.retriever.with_config(**{**defaults, **changes})
             j = run(j_engine, j_questions, changes.get("mode", "hybrid"))
             rows[name] |= {"jaquad_hit@1": j["hit@1"], "jaquad_hit@5": j["hit@5"], "jaquad_mrr@10": j["mrr@10"]}
         print(name, json.dumps(rows[name]), flush=True)

@@ -78,7 +78,8 @@ def main() -> None:
         questions = questions[: args.limit]
     embedder = load_embedder(settings.embedding_model, settings.embedder_options())
     t0 = time.monotonic()
-    summary = ingest(args.work / "archive", args.work / "index", embedder.name, lambda: embedder, progress=True)
+    summary = ingest(args.work / "archive", args.work / "index", embedder.name, lambda: embedder,
+                     settings.ingest_options(), progress=True)  # fmt: skip
     engine = Engine(settings, index=args.work / "index", embedder=embedder)
     figures = {
         "paragraphs": summary.posts_seen, "chunks": summary.chunks_total, "questions": len(questions),

@@ -83,7 +83,8 @@ def main() -> None:
     jaquad = build_archive(env_path("JAQUAD_DIR", str(ROOT.parent / "shared/external/jaquad")),
                            ROOT / "data/bench/jaquad/archive")  # fmt: skip
     if IndexFolder(args.jaquad_index).current() is None:  # the JaQuAD archive's own index, built once
-        ingest(ROOT / "data/bench/jaquad/archive", args.jaquad_index, blog.embedder.name, lambda: blog.embedder)
+        ingest(ROOT / "data/bench/jaquad/archive", args.jaquad_index, blog.embedder.name, lambda: blog.embedder,
+               settings.ingest_options())  # fmt: skip
     wiki = Engine(settings, index=args.jaquad_index, embedder=blog.embedder)
     rng = random.Random(7)
     sample = rng.sample(jaquad, min(args.sample, len(jaquad)))

@@ -37,7 +37,8 @@ def main() -> None:
     }
     settings = Settings()
     embedder = load_embedder(settings.embedding_model, settings.embedder_options())
-    ingest(args.work / "archive", args.work / "index", embedder.name, lambda: embedder, progress=True)
+    ingest(args.work / "archive", args.work / "index", embedder.name, lambda: embedder, settings.ingest_options(),
+           progress=True)  # fmt: skip
     chosen = random.Random(11).sample(sorted(i for i in questions if i in answers), args.n)
     out = args.work / f"questions-{args.n}.jsonl"
     with out.open("w", encoding="utf-8") as f:

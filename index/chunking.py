@@ -10,16 +10,21 @@ from dataclasses import asdict, dataclass
 
 from index.cleaning import Block, split_sentences
 
+# Bump when cleaning or chunking rules change, so every post is re-chunked. A rule of this code, not a
+# setting: it travels with the sizes in `as_dict()`, which the index manifest keeps and compares.
+CHUNKING_VERSION = 1
+
 
 @dataclass(frozen=True)
 class ChunkingConfig:
-    min_chars: int = 400
-    max_chars: int = 600
-    overlap_chars: int = 80
-    version: int = 1  # bump when cleaning or chunking rules change, so every post is re-chunked
+    """The sizes come from the caller's settings (`rag.settings.Settings.chunking_config()`)."""
+
+    min_chars: int
+    max_chars: int
+    overlap_chars: int
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {**asdict(self), "version": CHUNKING_VERSION}
 
 
 @dataclass(frozen=True)
@@ -129,8 +134,7 @@ class _Packer:
         self.parts.append(unit)
 
 
-def chunk_blocks(source: str, blocks: list[Block], cfg: ChunkingConfig | None = None) -> list[Chunk]:
-    cfg = cfg or ChunkingConfig()
+def chunk_blocks(source: str, blocks: list[Block], cfg: ChunkingConfig) -> list[Chunk]:
     packer = _Packer(source, cfg)
     path: list[tuple[int, str]] = []
     for block in blocks:

@@ -23,7 +23,7 @@ from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder
 from index.errors import NothingIngested
 from index.posts import MalformedPost, Post, SiteConfig, post_files
-from index.reading import DEFAULT_SECONDS, PostReader
+from index.reading import PostReader
 from index.sparse import JapaneseTokenizer, Vocab, build_bm25
 from index.store import (
     DOCSTORE,
@@ -60,6 +60,16 @@ class IngestSummary:
         return data
 
 
+@dataclass(frozen=True)
+class IngestOptions:
+    """What the settings decide about an ingest (`rag.settings.Settings.ingest_options()`): index/ never
+    reads them itself."""
+
+    chunking: ChunkingConfig
+    max_post_bytes: int  # larger files are skipped
+    post_seconds: float  # longest read of one post; 0 reads in-process, without a budget
+
+
 @dataclass
 class _Scan:
     seen: int = 0
@@ -78,13 +88,11 @@ class Ingest:
     index_root: Path
     embedder_name: str
     load_embedder: Callable[[], Embedder]
-    cfg: ChunkingConfig = field(default_factory=ChunkingConfig)
+    options: IngestOptions
     tokenize: Callable[[str], list[str]] = field(default_factory=JapaneseTokenizer)
     rebuild: bool = False
     progress: bool = False
     batch_texts: int = EMBED_BATCH
-    max_post_bytes: int = 2 * 1024 * 1024  # RAG_MAX_POST_BYTES: larger files are not blog posts
-    post_seconds: float = DEFAULT_SECONDS  # RAG_POST_SECONDS: longest read of one post; 0 reads in-process
     # A fresh index is first published without vectors (BM25 only, in about a minute for the full
     # archive), so a new deployment answers long before embedding ends (about 75 minutes here).
     lexical_first: bool = True
@@ -102,7 +110,7 @@ class Ingest:
 
     def settings(self) -> dict[str, object]:
         """What decides how posts become chunks and tokens; a change re-chunks every post."""
-        return {**self.cfg.as_dict(), "tokenizer": getattr(self.tokenize, "name", "custom"),
+        return {**self.options.chunking.as_dict(), "tokenizer": getattr(self.tokenize, "name", "custom"),
                 "cleaning": CLEANING_VERSION}  # fmt: skip
 
     def run(self) -> IngestSummary:
@@ -144,7 +152,7 @@ class Ingest:
         scan = _Scan(seen=len(files))
         present: set[str] = set()
         root = self.archive.resolve()
-        with PostReader(site, self.cfg, self.post_seconds) as reader:
+        with PostReader(site, self.options.chunking, self.options.post_seconds) as reader:
             for source, path in files:
                 present.add(source)  # a post that turns malformed keeps its last good version
                 try:  # whatever goes wrong inside one post (an author's typo) skips that post only
@@ -169,8 +177,8 @@ class Ingest:
         if not path.resolve().is_relative_to(root):
             raise MalformedPost("a link to a file outside the archive")
         size = path.stat().st_size
-        if size > self.max_post_bytes:
-            raise MalformedPost(f"{size:,} bytes, over the {self.max_post_bytes:,} of RAG_MAX_POST_BYTES")
+        if size > self.options.max_post_bytes:
+            raise MalformedPost(f"{size:,} bytes, over the {self.options.max_post_bytes:,} of RAG_MAX_POST_BYTES")
         raw = path.read_bytes()
         if not rechunk_all and old.get(source) == hashlib.sha256(raw).hexdigest():
             return None
@@ -278,9 +286,11 @@ class Ingest:
 
 
 def ingest(
-    archive: Path, index_root: Path, embedder_name: str, load_embedder: Callable[[], Embedder], **options: object
-) -> IngestSummary:
-    return Ingest(archive, index_root, embedder_name, load_embedder, **options).run()  # type: ignore[arg-type]
+    archive: Path, index_root: Path, embedder_name: str, load_embedder: Callable[[], Embedder],
+    options: IngestOptions, **knobs: object,
+) -> IngestSummary:  # fmt: skip
+    """`knobs`: the run's own switches (rebuild, progress, batch_texts, lexical_first), not settings."""
+    return Ingest(archive, index_root, embedder_name, load_embedder, options, **knobs).run()  # type: ignore[arg-type]
 
 
 def _warn_shared_urls(version: Path) -> None:

@@ -21,8 +21,6 @@ from index.chunking import Chunk, ChunkingConfig, chunk_blocks
 from index.cleaning import clean_body
 from index.posts import MalformedPost, Post, SiteConfig, parse_post
 
-DEFAULT_SECONDS = 10.0
-
 
 class PostTooSlow(MalformedPost):
     """A post whose reading did not finish within the budget."""
@@ -62,7 +60,7 @@ def _serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
 class PostReader:
     """One child process reading posts in turn; replaced when a post runs over the budget."""
 
-    def __init__(self, site: SiteConfig, cfg: ChunkingConfig, seconds: float = DEFAULT_SECONDS) -> None:
+    def __init__(self, site: SiteConfig, cfg: ChunkingConfig, seconds: float) -> None:
         self.site, self.cfg, self.seconds = site, cfg, seconds
         self._child: subprocess.Popen[bytes] | None = None
 

@@ -9,6 +9,7 @@ import pytest
 
 from rag.install import gguf
 from tests import fakes
+from tests.options import ingest_options
 
 from .servers import child_server, free_port, llama_cpp_server_cmd
 
@@ -42,7 +43,7 @@ def fake_index(factory: pytest.TempPathFactory, name: str, archive: str = "archi
 
     root = factory.mktemp(name)
     shutil.copytree(DATA / archive, root / "archive")
-    ingest(root / "archive", root / "idx", "fake:64", lambda: fakes.fake_embedder("fake:64"))
+    ingest(root / "archive", root / "idx", "fake:64", lambda: fakes.fake_embedder("fake:64"), ingest_options())
     return root / "idx"
 
 

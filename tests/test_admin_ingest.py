@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from index.ingest import ingest
 from tests.fakes import fake_embedder
+from tests.options import ingest_options
 
 from .conftest import DATA
 from .test_api import settings
@@ -27,7 +28,7 @@ OPERATOR = {"Authorization": "Bearer op-key"}
 def site(tmp_path: Path) -> tuple[Path, Path]:
     archive, index = tmp_path / "archive", tmp_path / "idx"
     shutil.copytree(DATA / "archive", archive)
-    ingest(archive, index, "fake:64", lambda: fake_embedder("fake:64"))
+    ingest(archive, index, "fake:64", lambda: fake_embedder("fake:64"), ingest_options())
     return archive, index
 
 

@@ -6,15 +6,15 @@ import re
 
 import pytest
 
-from rag.answering.config import AnswerConfig
 from rag.answering.pipeline import Answerer
-from rag.llm.base import LLMOptions, Message
+from rag.llm.base import Message
 from rag.llm.registry import load_llm
 from rag.retrieval.engine import Engine
 from rag.retrieval.relevance import RelevanceModel
 from rag.settings import Settings
 from rag.types import Delta, Done, Sources
 from tests.fakes import scripted_llm
+from tests.options import answer_config, llm_options
 
 from .conftest import fake_index
 
@@ -25,8 +25,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 def answerer(engine: Engine, script: str = "quote", **config: object) -> Answerer:
-    llm = load_llm(f"fake:{script}", LLMOptions())
-    return Answerer(engine, llm, AnswerConfig(**config))  # type: ignore[arg-type]
+    llm = load_llm(f"fake:{script}", llm_options())
+    return Answerer(engine, llm, answer_config(**config))
 
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -111,7 +111,7 @@ def test_a_model_that_only_copies_source_titles_gets_a_cited_extractive_answer(e
 
 
 def test_without_an_llm_answers_are_extractive(engine: Engine) -> None:
-    answer = Answerer(engine, None).ask(QUESTION)
+    answer = Answerer(engine, None, answer_config()).ask(QUESTION)
     assert answer.mode == "extractive" and answer.citations
 
 
@@ -188,6 +188,6 @@ def test_a_post_that_matches_the_words_is_not_outbid_by_cosines_of_posts_read_by
             *(hit(i, f"other{i}", "天気のよい日には散歩をしたくなります。") for i in range(1, 5))]  # fmt: skip
     cosines = lambda q, sentences: np.full(len(sentences), 0.95)  # noqa: E731
     question = "外観検査AIで検査工数は何%減りましたか？"
-    sources = select_evidence(question, hits, Answerer(engine, None).scorer(), max_sources=1, chars_per_source=120,
+    sources = select_evidence(question, hits, Answerer(engine, None, answer_config()).scorer(), max_sources=1, chars_per_source=120,
                               dense=cosines, pool=5, favour_type=True)  # fmt: skip
     assert [s.source for s in sources] == ["answer"]

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.config import AnswerConfig
 from rag.answering.pipeline import Answerer
 from rag.cache.memo import AnswerMemo, Remembering
 from rag.cache.store import AnswerCache
-from rag.llm.base import LLMOptions, Message
+from rag.llm.base import Message
 from rag.llm.gate import ModelGate
 from rag.llm.registry import load_llm
 from rag.retrieval.engine import Engine
@@ -21,10 +20,12 @@ from rag.retrieval.filters import Filters
 from rag.settings import Settings
 from rag.types import Delta, Done, Passages, Sources
 from tests.fakes import ScriptedLLM
+from tests.options import answer_config, llm_options
 
 from .conftest import fake_index
 
 QUESTION = "外観検査AIの導入で検査工数は何%削減されましたか？"
+DEFAULTS = answer_config()
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def fresh_llm(script: str = "quote", read_s: float = 0.0) -> ScriptedLLM:
 
 
 def test_the_key_passage_comes_before_any_answer_text_and_stays_in_the_answer(engine: Engine) -> None:
-    events = list(Answerer(engine, fresh_llm()).stream(QUESTION))
+    events = list(Answerer(engine, fresh_llm(), DEFAULTS).stream(QUESTION))
     kinds = [type(e) for e in events]
     assert kinds[:2] == [Sources, Passages] and kinds[-1] is Done and Delta in kinds
     quotes = events[1].quotes  # type: ignore[union-attr]
@@ -54,12 +55,12 @@ def test_the_key_passage_comes_before_any_answer_text_and_stays_in_the_answer(en
 
 
 def test_no_passage_is_shown_when_no_sentence_supports_the_question(engine: Engine) -> None:
-    events = list(Answerer(engine, fresh_llm()).stream("量子コンピュータの冷却方式は？"))
+    events = list(Answerer(engine, fresh_llm(), DEFAULTS).stream("量子コンピュータの冷却方式は？"))
     assert not any(isinstance(e, Passages) for e in events)
 
 
 def test_when_the_model_refuses_the_shown_passage_is_the_answer(engine: Engine) -> None:
-    answer = Answerer(engine, fresh_llm("refuse")).ask(QUESTION)
+    answer = Answerer(engine, fresh_llm("refuse"), DEFAULTS).ask(QUESTION)
     assert answer.mode == "extractive" and answer.fallback == "refused" and not answer.refused
     assert answer.passages and answer.passages[0].text.rstrip("。") in answer.answer
 
@@ -74,11 +75,11 @@ def _hold_the_model(answerer: Answerer, question: str = QUESTION) -> threading.T
 
 def test_readers_who_left_while_queued_are_never_evaluated(engine: Engine) -> None:
     llm, gate = fresh_llm(read_s=0.5), ModelGate(1)
-    busy = _hold_the_model(Answerer(engine, llm, gate=gate))
+    busy = _hold_the_model(Answerer(engine, llm, DEFAULTS, gate))
     departed = []
     for _ in range(12):
         cancel = threading.Event()
-        stream = Answerer(engine, llm, gate=gate).stream(QUESTION, cancel=cancel)
+        stream = Answerer(engine, llm, DEFAULTS, gate).stream(QUESTION, cancel=cancel)
         thread = threading.Thread(target=lambda s=stream: list(s))
         thread.start()
         departed.append((cancel, thread))
@@ -90,14 +91,16 @@ def test_readers_who_left_while_queued_are_never_evaluated(engine: Engine) -> No
         thread.join(5)
     busy.join(5)
     assert len(llm.prompts) == 1  # only the reader who stayed was read
-    after = Answerer(engine, llm, gate=gate).ask(QUESTION)
+    after = Answerer(engine, llm, DEFAULTS, gate).ask(QUESTION)
     assert after.mode == "generative" and len(llm.prompts) == 2
 
 
 def test_a_reader_who_leaves_while_the_prompt_is_read_frees_the_model(engine: Engine) -> None:
     llm, gate = fresh_llm(read_s=30.0), ModelGate(1)
     cancel = threading.Event()
-    thread = threading.Thread(target=lambda: list(Answerer(engine, llm, gate=gate).stream(QUESTION, cancel=cancel)))
+    thread = threading.Thread(
+        target=lambda: list(Answerer(engine, llm, DEFAULTS, gate).stream(QUESTION, cancel=cancel))
+    )
     thread.start()
     while gate.busy == 0:
         time.sleep(0.005)
@@ -110,7 +113,7 @@ def test_the_first_token_deadline_counts_from_when_the_model_starts(engine: Engi
     # Each prompt takes 0.6 s to read; the second waits 0.6 s first. From arrival it has its first token
     # after 1.2 s, past the 1 s deadline; from when the model starts on it, after 0.6 s, within it.
     llm, gate = fresh_llm(read_s=0.6), ModelGate(1)
-    config = AnswerConfig(first_token_s=1.0)
+    config = answer_config(first_token_s=1.0)
     busy = _hold_the_model(Answerer(engine, llm, config, gate))
     second = Answerer(engine, llm, config, gate).ask(QUESTION)
     busy.join(5)
@@ -119,8 +122,8 @@ def test_the_first_token_deadline_counts_from_when_the_model_starts(engine: Engi
 
 def test_a_request_that_waits_too_long_for_the_model_never_reaches_it(engine: Engine) -> None:
     llm, gate = fresh_llm(read_s=1.0), ModelGate(1)
-    busy = _hold_the_model(Answerer(engine, llm, gate=gate))
-    late = Answerer(engine, llm, AnswerConfig(queue_s=0.2), gate).ask(QUESTION)
+    busy = _hold_the_model(Answerer(engine, llm, DEFAULTS, gate))
+    late = Answerer(engine, llm, answer_config(queue_s=0.2), gate).ask(QUESTION)
     busy.join(5)
     assert late.mode == "extractive" and late.fallback == "queue" and len(llm.prompts) == 1
 
@@ -131,9 +134,11 @@ def memo(tmp_path: Path, similar: float = 0.999) -> AnswerMemo:
 
 def test_a_repeated_question_is_replayed_from_the_cache_without_the_model(engine: Engine, tmp_path: Path) -> None:
     llm, m = fresh_llm(), memo(tmp_path)
-    first = list(Remembering(Answerer(engine, llm), m).stream(QUESTION))
+    first = list(Remembering(Answerer(engine, llm, DEFAULTS), m).stream(QUESTION))
     again = list(
-        Remembering(Answerer(engine, llm), m).stream("  外観検査ＡＩの導入で検査工数は何％削減されましたか？ ")
+        Remembering(Answerer(engine, llm, DEFAULTS), m).stream(
+            "  外観検査ＡＩの導入で検査工数は何％削減されましたか？ "
+        )
     )
     assert len(llm.prompts) == 1
     assert [type(e) for e in again] == [Sources, Passages, Delta, Done]
@@ -147,46 +152,46 @@ def test_other_filters_a_follow_up_or_another_index_version_are_not_served_from_
     engine: Engine, tmp_path: Path
 ) -> None:
     llm, m = fresh_llm(), memo(tmp_path)
-    Remembering(Answerer(engine, llm), m).ask(QUESTION)
-    Remembering(Answerer(engine, llm), m).ask(QUESTION, filters=Filters(category="業界別AI活用"))
-    Remembering(Answerer(engine, llm), m).ask(QUESTION, history=[Message("user", "製造業の事例は？")])
+    Remembering(Answerer(engine, llm, DEFAULTS), m).ask(QUESTION)
+    Remembering(Answerer(engine, llm, DEFAULTS), m).ask(QUESTION, filters=Filters(category="業界別AI活用"))
+    Remembering(Answerer(engine, llm, DEFAULTS), m).ask(QUESTION, history=[Message("user", "製造業の事例は？")])
     assert len(llm.prompts) == 3
     m.cache.keep_only("another-version")
-    Remembering(Answerer(engine, llm), m).ask(QUESTION)
+    Remembering(Answerer(engine, llm, DEFAULTS), m).ask(QUESTION)
     assert len(llm.prompts) == 4
 
 
 def test_a_near_duplicate_wording_hits_when_it_selects_the_same_evidence(engine: Engine, tmp_path: Path) -> None:
     llm, m = fresh_llm(), memo(tmp_path, similar=0.85)
-    Remembering(Answerer(engine, llm), m).ask(QUESTION)
-    near = Remembering(Answerer(engine, llm), m).ask("外観検査AIの導入で検査工数は何%削減されたのですか？")
+    Remembering(Answerer(engine, llm, DEFAULTS), m).ask(QUESTION)
+    near = Remembering(Answerer(engine, llm, DEFAULTS), m).ask("外観検査AIの導入で検査工数は何%削減されたのですか？")
     assert near.cached and len(llm.prompts) == 1
-    other = Remembering(Answerer(engine, llm), m).ask("予知保全の導入で保全コストはいくら削減されましたか？")
+    other = Remembering(Answerer(engine, llm, DEFAULTS), m).ask("予知保全の導入で保全コストはいくら削減されましたか？")
     assert not other.cached and len(llm.prompts) == 2
 
 
 def test_answers_degraded_by_a_timeout_are_not_cached(engine: Engine, tmp_path: Path) -> None:
     m = memo(tmp_path)
-    slow = Remembering(Answerer(engine, load_llm("fake:slow", LLMOptions()), AnswerConfig(first_token_s=0.3)), m)
+    slow = Remembering(Answerer(engine, load_llm("fake:slow", llm_options()), answer_config(first_token_s=0.3)), m)
     assert slow.ask(QUESTION).fallback == "timeout"
     assert len(m.cache) == 0
 
 
 def test_an_english_question_can_search_with_japanese_terms_from_the_model(engine: Engine) -> None:
     llm = fresh_llm()
-    answer = Answerer(engine, llm, AnswerConfig(english_terms=True)).ask("How much did inspection AI cut work?")
+    answer = Answerer(engine, llm, answer_config(english_terms=True)).ask("How much did inspection AI cut work?")
     assert "terms_ms" in answer.timings and len(llm.prompts) == 2
     assert llm.prompts[0][0].content.startswith("You turn an English question into Japanese search keywords")
 
 
 def test_japanese_questions_never_spend_model_time_on_search_terms(engine: Engine) -> None:
     llm = fresh_llm()
-    answer = Answerer(engine, llm, AnswerConfig(english_terms=True)).ask(QUESTION)
+    answer = Answerer(engine, llm, answer_config(english_terms=True)).ask(QUESTION)
     assert "terms_ms" not in answer.timings and len(llm.prompts) == 1
 
 
 def test_a_model_that_fails_mid_answer_leaves_the_streamed_text_as_the_answer(engine: Engine) -> None:
-    events = list(Answerer(engine, fresh_llm("failmid")).stream(QUESTION))
+    events = list(Answerer(engine, fresh_llm("failmid"), DEFAULTS).stream(QUESTION))
     streamed = "".join(e.text for e in events if isinstance(e, Delta))
     answer = events[-1].answer  # type: ignore[union-attr]
     assert streamed and answer.answer == streamed  # nothing withdrawn, nothing added after it
@@ -205,7 +210,9 @@ def test_an_english_answer_embeds_each_evidence_sentence_once(engine: Engine) ->
 
     engine.embedder.embed_documents = counting  # type: ignore[method-assign]
     try:
-        Answerer(engine, ScriptedLLM("fake:quote")).ask("How much inspection work did the visual inspection AI save?")
+        Answerer(engine, ScriptedLLM("fake:quote"), DEFAULTS).ask(
+            "How much inspection work did the visual inspection AI save?"
+        )
     finally:
         del engine.embedder.embed_documents
     assert embedded and len(embedded) == len(set(embedded))

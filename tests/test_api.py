@@ -14,6 +14,7 @@ from api.main import create_app
 from index.ingest import ingest
 from rag.settings import Settings
 from tests.fakes import fake_embedder
+from tests.options import ingest_options
 
 from .conftest import DATA, fake_index
 
@@ -218,14 +219,14 @@ def test_errors_never_carry_a_stack_trace(index: Path, monkeypatch: pytest.Monke
 def test_a_newly_published_index_is_served_without_restart(tmp_path: Path) -> None:
     shutil.copytree(DATA / "archive", tmp_path / "archive")
     idx = tmp_path / "idx"
-    ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"))
+    ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"), ingest_options())
     with TestClient(create_app(settings(idx, api_keys=["reader"], admin_keys=["k"]))) as c:
         before = c.get("/readyz").json()["index_version"]
         (tmp_path / "archive" / "_posts" / "2026-03-01-1-新記事.md").write_text(
             "---\ntitle: 新しい記事\ndate: 2026-03-01\n---\n\n量子アニーリングの新製品が発表されました。\n",
             encoding="utf-8",
         )
-        ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"))
+        ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"), ingest_options())
         r = c.post("/v1/admin/reload", headers={"X-API-Key": "k"})
         assert r.json()["switched"] is True and r.json()["index_version"] != before
         hits = c.post("/v1/search", json={"query": "量子アニーリング"}, headers={"X-API-Key": "reader"}).json()["hits"]

@@ -14,6 +14,7 @@ import pytest
 
 from index.ingest import ingest
 from tests.fakes import fake_embedder
+from tests.options import ingest_options
 
 from .conftest import DATA
 from .servers import ROOT, rag_server
@@ -23,7 +24,7 @@ from .servers import ROOT, rag_server
 def fake_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("contract")
     shutil.copytree(DATA / "archive", root / "archive")
-    ingest(root / "archive", root / "idx", "fake:64", lambda: fake_embedder("fake:64"))
+    ingest(root / "archive", root / "idx", "fake:64", lambda: fake_embedder("fake:64"), ingest_options())
     env = {"RAG_INDEX_DIR": str(root / "idx"), "RAG_EMBEDDING_MODEL": "fake:64", "RAG_LLM_BACKEND": "fake:quote",
            "RAG_RATE_LIMIT_PER_MINUTE": "0", "RAG_QUEUE_SIZE": "64"}  # fmt: skip
     with rag_server(env, fakes=True, timeout=60) as url:

@@ -15,6 +15,7 @@ from rag.retrieval.engine import Engine
 from rag.retrieval.periods import read_period, wants_latest
 from rag.settings import Settings
 from tests.fakes import fake_embedder, scripted_llm
+from tests.options import answer_config
 
 from .conftest import fake_index
 from .test_api import settings, sse_events
@@ -30,7 +31,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def answerer(index: Path) -> Answerer:
     engine = Engine(Settings(embedding_model="fake:64", index_dir=index), embedder=fake_embedder("fake:64"))
-    return Answerer(engine, scripted_llm("fake:quote"), today=lambda: TODAY)
+    return Answerer(engine, scripted_llm("fake:quote"), answer_config(), today=lambda: TODAY)
 
 
 @pytest.mark.parametrize(

@@ -175,6 +175,7 @@ def test_a_reader_who_left_while_waiting_for_a_core_costs_no_retrieval(index: Pa
     from rag.retrieval.engine import Engine
     from rag.settings import Settings
     from tests.fakes import ScriptedLLM
+    from tests.options import answer_config
 
     engine = Engine(Settings(embedding_model="fake:64"), index=index)
     searched: list[str] = []
@@ -186,7 +187,7 @@ def test_a_reader_who_left_while_waiting_for_a_core_costs_no_retrieval(index: Pa
         departed = []
         for n in range(12):
             cancel = threading.Event()
-            answerer = Answerer(engine, ScriptedLLM("fake:quote"), prepare=prepare)
+            answerer = Answerer(engine, ScriptedLLM("fake:quote"), answer_config(), prepare=prepare)
             stream = answerer.stream(f"質問{n}", cancel=cancel)
             thread = threading.Thread(target=lambda s=stream: list(s))
             thread.start()

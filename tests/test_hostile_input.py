@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from index.chunking import ChunkingConfig
 from index.posts import SiteConfig
 from index.reading import PostReader, PostTooSlow
 from index.sparse import JapaneseTokenizer
 from rag.answering.prompts import REMOVED, quote
 from rag.desk.figures import readings
 from tests.hostile import LIMIT_S, project_patterns, slowest
+from tests.options import chunking_config
 
 PATTERNS = project_patterns()
 
@@ -54,7 +54,7 @@ HOSTILE_BODIES = {
 
 @pytest.mark.timeout(120)
 def test_hostile_posts_are_read_in_linear_time(tmp_path: Path) -> None:
-    reader = PostReader(SiteConfig(), ChunkingConfig(), seconds=30.0)
+    reader = PostReader(SiteConfig(), chunking_config(), seconds=30.0)
     with reader:
         for name, body in HOSTILE_BODIES.items():
             started = time.perf_counter()
@@ -64,7 +64,7 @@ def test_hostile_posts_are_read_in_linear_time(tmp_path: Path) -> None:
 
 def test_a_post_over_its_time_budget_is_skipped_naming_the_reason() -> None:
     long_post = _post("これは長い記事の一文です。\n\n" * 60_000)  # 1.6 MB: far more than 20 ms of reading
-    with PostReader(SiteConfig(), ChunkingConfig(), seconds=0.02) as reader:
+    with PostReader(SiteConfig(), chunking_config(), seconds=0.02) as reader:
         with pytest.raises(PostTooSlow, match="RAG_POST_SECONDS"):
             reader.read("slow.md", long_post)
         reader.seconds = 30.0
@@ -73,7 +73,7 @@ def test_a_post_over_its_time_budget_is_skipped_naming_the_reason() -> None:
 
 
 def test_a_long_title_and_line_are_cut_with_a_note() -> None:
-    with PostReader(SiteConfig(), ChunkingConfig(), seconds=30.0) as reader:
+    with PostReader(SiteConfig(), chunking_config(), seconds=30.0) as reader:
         read = reader.read("long.md", _post("x" * 70_000, title="t" * 1000))
     assert len(read.post.title) == 300 and any("title" in n for n in read.notes)
     assert any("line" in n for n in read.notes)

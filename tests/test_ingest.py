@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from index.errors import ArchiveNotFound, EmbedderMismatch, IndexNotFound, NothingIngested
-from index.ingest import IngestSummary, ingest
+from index.ingest import IngestOptions, IngestSummary, ingest
 from index.snapshot import Snapshot
 from index.store import IndexFolder
 from tests.fakes import HashingEmbedder, fake_embedder
+from tests.options import ingest_options
 
 from .conftest import DATA
 from .waiting import eventually
@@ -21,8 +22,10 @@ from .waiting import eventually
 ROOT = Path(__file__).parents[1]
 
 
-def run(archive: Path, index: Path, name: str = "fake:64", **kw: object) -> IngestSummary:
-    return ingest(archive, index, name, lambda: fake_embedder(name), **kw)  # type: ignore[arg-type]
+def run(
+    archive: Path, index: Path, name: str = "fake:64", options: IngestOptions | None = None, **kw: object
+) -> IngestSummary:
+    return ingest(archive, index, name, lambda: fake_embedder(name), options or ingest_options(), **kw)
 
 
 def search_sources(index: Path, text: str, k: int = 5) -> list[str]:
@@ -84,7 +87,7 @@ def test_new_cleaning_rules_re_chunk_every_post_and_re_embed_only_changed_chunks
     monkeypatch.setattr(index.reading, "clean_body", lambda body: clean(body.replace("42%削減", "45%削減")))
     monkeypatch.setattr(index.ingest, "CLEANING_VERSION", index.cleaning.CLEANING_VERSION + 1)
     fake.embedded = 0
-    s = run(archive, tmp_path / "idx", post_seconds=0)
+    s = run(archive, tmp_path / "idx", options=ingest_options(post_seconds=0))
     assert s.version != first.version and s.posts_updated == 9  # every post re-read, none of them edited
     assert s.chunks_embedded == fake.embedded == 1  # the others' vectors came from the cache
     snap = Snapshot.open(tmp_path / "idx")

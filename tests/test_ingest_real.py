@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedding import DEFAULT_EMBEDDER, EmbedderOptions, SentenceTransformerEmbedder
+from index.embedding import DEFAULT_EMBEDDER, SentenceTransformerEmbedder
 from index.ingest import ingest
 from index.snapshot import Snapshot
+from tests.options import embedder_options, ingest_options
 
 from .conftest import models_dir
 
@@ -29,7 +30,7 @@ class CountingEmbedder:
 @pytest.fixture(scope="module")
 def e5() -> CountingEmbedder:
     return CountingEmbedder(
-        SentenceTransformerEmbedder.load(DEFAULT_EMBEDDER, EmbedderOptions(models_dir=models_dir(), threads=2))
+        SentenceTransformerEmbedder.load(DEFAULT_EMBEDDER, embedder_options(models_dir=models_dir(), threads=2))
     )
 
 
@@ -49,7 +50,7 @@ def test_ingest_reingest_edit_delete_with_the_real_embedder(
 
     def run() -> tuple[int, int, int, int]:
         e5.embedded = 0
-        s = ingest(archive, index, e5.name, lambda: e5)  # type: ignore[arg-type,return-value]
+        s = ingest(archive, index, e5.name, lambda: e5, ingest_options())  # type: ignore[arg-type,return-value]
         assert s.chunks_embedded == e5.embedded
         return s.posts_added, s.posts_updated, s.posts_removed, s.chunks_embedded
 
@@ -77,7 +78,7 @@ def test_a_hub_model_that_is_not_downloaded_says_how_to_get_it(monkeypatch: pyte
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     with pytest.raises(ModelNotFound, match=r"could not be loaded offline.*huggingface-cli download"):
-        load_embedder("intfloat/multilingual-e5-base", EmbedderOptions(models_dir=tmp_path))
+        load_embedder("intfloat/multilingual-e5-base", embedder_options(models_dir=tmp_path))
 
 
 def test_the_default_embedder_missing_says_to_run_make_install(tmp_path: Path) -> None:
@@ -85,4 +86,4 @@ def test_the_default_embedder_missing_says_to_run_make_install(tmp_path: Path) -
     from index.errors import ModelNotFound
 
     with pytest.raises(ModelNotFound, match='run "make install"'):
-        load_embedder(DEFAULT_EMBEDDER, EmbedderOptions(models_dir=tmp_path))
+        load_embedder(DEFAULT_EMBEDDER, embedder_options(models_dir=tmp_path))

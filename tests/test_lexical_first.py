@@ -15,6 +15,7 @@ from index.store import IndexFolder, Manifest
 from rag.retrieval.engine import Engine
 from rag.settings import Settings
 from tests.fakes import HashingEmbedder
+from tests.options import ingest_options
 
 from .conftest import DATA
 from .test_api import settings
@@ -36,7 +37,7 @@ class Watching(HashingEmbedder):
 def test_the_lexical_version_is_served_while_the_vectors_are_computed(tmp_path: Path) -> None:
     index = tmp_path / "idx"
     embedder = Watching(index)
-    summary = ingest(DATA / "archive", index, "fake:64", lambda: embedder, batch_texts=4)
+    summary = ingest(DATA / "archive", index, "fake:64", lambda: embedder, ingest_options(), batch_texts=4)
     assert embedder.seen and set(embedder.seen) == {True}  # every embedding happened with BM25 already out
     final = Manifest.read(IndexFolder(index).require_current())
     assert not final.extra.get("lexical_only") and final.chunks == summary.chunks_total
@@ -49,9 +50,9 @@ def test_an_ingest_stopped_after_the_lexical_stage_is_completed_by_the_next(tmp_
     broken = HashingEmbedder("fake:64")
     broken.fail_after = 3
     with pytest.raises(RuntimeError, match="simulated crash"):
-        ingest(DATA / "archive", index, "fake:64", lambda: broken, batch_texts=2)
+        ingest(DATA / "archive", index, "fake:64", lambda: broken, ingest_options(), batch_texts=2)
     assert Manifest.read(IndexFolder(index).require_current()).extra["lexical_only"] is True
-    summary = ingest(DATA / "archive", index, "fake:64", lambda: HashingEmbedder("fake:64"))
+    summary = ingest(DATA / "archive", index, "fake:64", lambda: HashingEmbedder("fake:64"), ingest_options())
     engine = Engine(Settings(embedding_model="fake:64", index_dir=index), embedder=HashingEmbedder("fake:64"))
     assert engine.retriever.snapshot.dense.ntotal == summary.chunks_total > 0
     assert not engine.retriever.lexical_only
@@ -62,7 +63,7 @@ def test_the_service_answers_from_the_lexical_version_and_says_so(tmp_path: Path
     broken = HashingEmbedder("fake:64")
     broken.fail_after = 0
     with pytest.raises(RuntimeError):
-        ingest(DATA / "archive", index, "fake:64", lambda: broken)
+        ingest(DATA / "archive", index, "fake:64", lambda: broken, ingest_options())
     with TestClient(create_app(settings(index, data_dir=tmp_path))) as c:
         ready = c.get("/readyz").json()
         hits = c.post("/v1/search", json={"query": "外観検査AI 工数削減", "k": 3}).json()["hits"]

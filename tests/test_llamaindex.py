@@ -11,13 +11,14 @@ from rag.retrieval.filters import Filters
 from rag.retrieval.llamaindex import ArchiveRetriever
 from rag.settings import Settings
 from tests.fakes import fake_embedder
+from tests.options import ingest_options
 
 from .conftest import DATA
 
 
 def test_llamaindex_gets_one_node_per_post_with_its_metadata(tmp_path: Path) -> None:
     shutil.copytree(DATA / "archive", tmp_path / "archive")
-    ingest(tmp_path / "archive", tmp_path / "idx", "fake:64", lambda: fake_embedder("fake:64"))
+    ingest(tmp_path / "archive", tmp_path / "idx", "fake:64", lambda: fake_embedder("fake:64"), ingest_options())
     engine = Engine(Settings(embedding_model="fake:64", index_dir=tmp_path / "idx"))
     nodes = ArchiveRetriever(engine, k=3).retrieve("外観検査AIの導入効果")
     assert len(nodes) == 3 and len({n.node.metadata["source"] for n in nodes}) == 3

@@ -9,8 +9,9 @@ import pytest
 
 from rag.install import gguf
 from rag.install.gguf import ChecksumMismatch
-from rag.llm.base import LLM, LLMOptions, LLMUnavailable, Message, Usage
+from rag.llm.base import LLM, LLMUnavailable, Message, Usage
 from rag.llm.registry import load_llm
+from tests.options import llm_options
 
 from .conftest import GGUF
 from .servers import free_port
@@ -30,26 +31,26 @@ def run(llm: LLM) -> tuple[str, Usage]:
 
 
 def test_the_embedded_model_answers_from_the_installed_gguf() -> None:
-    text, usage = run(load_llm("llama.cpp", LLMOptions(gguf=str(GGUF), threads=2, context=1024)))
+    text, usage = run(load_llm("llama.cpp", llm_options(gguf=str(GGUF), threads=2, context=1024)))
     assert "東京" in text or "Tokyo" in text
     assert usage.prompt_tokens > 5 and 0 < usage.completion_tokens <= 8
 
 
 def test_the_http_backend_streams_from_a_real_openai_compatible_server(llama_server: str) -> None:
-    text, usage = run(load_llm("auto", LLMOptions(url=llama_server, model="qwen")))
+    text, usage = run(load_llm("auto", llm_options(url=llama_server, model="qwen")))
     assert "東京" in text or "Tokyo" in text
     assert usage.completion_tokens > 0
 
 
 def test_an_unreachable_server_is_reported_as_unavailable() -> None:
-    llm = load_llm("openai", LLMOptions(url=f"http://127.0.0.1:{free_port()}"))
+    llm = load_llm("openai", llm_options(url=f"http://127.0.0.1:{free_port()}"))
     with pytest.raises(LLMUnavailable, match="cannot reach the LLM server"):
         run(llm)
 
 
 def test_a_missing_gguf_says_how_to_get_it(tmp_path: Path) -> None:
     with pytest.raises(LLMUnavailable, match=r"make install.*RAG_LLM_GGUF"):
-        load_llm("llama.cpp", LLMOptions(gguf=str(tmp_path / "none.gguf")))
+        load_llm("llama.cpp", llm_options(gguf=str(tmp_path / "none.gguf")))
 
 
 def test_the_installed_gguf_passes_its_checksum() -> None:

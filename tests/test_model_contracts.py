@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from index.embedding import Embedder, EmbedderOptions, load_embedder
-from rag.llm.base import LLM, LLMOptions, Message, Usage
+from index.embedding import Embedder, load_embedder
+from rag.llm.base import LLM, Message, Usage
 from rag.llm.registry import load_llm
+from tests.options import embedder_options, llm_options
 
 from .conftest import GGUF, models_dir
 
@@ -22,11 +23,11 @@ CHOICE = 'root ::= "はい" | "いいえ"\n'
 @pytest.fixture(scope="module", params=["fake", "llama.cpp", "openai"])
 def llm(request: pytest.FixtureRequest) -> Iterator[LLM]:
     if request.param == "fake":
-        model = load_llm("fake:quote", LLMOptions())
+        model = load_llm("fake:quote", llm_options())
     elif request.param == "llama.cpp":
-        model = load_llm("llama.cpp", LLMOptions(gguf=str(GGUF), threads=2, context=1024))
+        model = load_llm("llama.cpp", llm_options(gguf=str(GGUF), threads=2, context=1024))
     else:
-        model = load_llm("openai", LLMOptions(url=request.getfixturevalue("llama_server"), model="qwen"))
+        model = load_llm("openai", llm_options(url=request.getfixturevalue("llama_server"), model="qwen"))
     assert model is not None
     yield model
 
@@ -80,7 +81,7 @@ def test_a_literal_grammar_constrains_the_output(llm: LLM) -> None:
 
 @pytest.fixture(scope="module", params=["fake:64", "multilingual-e5-small-q4"])
 def embedder(request: pytest.FixtureRequest) -> Embedder:
-    return load_embedder(request.param, EmbedderOptions(models_dir=models_dir(), threads=2))
+    return load_embedder(request.param, embedder_options(models_dir=models_dir(), threads=2))
 
 
 def test_vectors_are_unit_float32_of_the_declared_size(embedder: Embedder) -> None:

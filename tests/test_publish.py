@@ -15,6 +15,7 @@ from index.ingest import ingest
 from index.store import DENSE, IndexFolder
 from rag.settings import Settings
 from tests.fakes import fake_embedder
+from tests.options import ingest_options
 
 from .conftest import DATA
 from .waiting import eventually
@@ -33,7 +34,7 @@ def test_every_file_of_a_version_is_synced_before_current_names_it(
     monkeypatch.setattr(os, "fsync", spy)
     (tmp_path / "idx").mkdir()
     (tmp_path / "idx" / ".CURRENT.0123abcd").write_text("v-stale\n")  # a publish killed before its rename
-    ingest(DATA / "archive", tmp_path / "idx", "fake:64", lambda: fake_embedder("fake:64"))
+    ingest(DATA / "archive", tmp_path / "idx", "fake:64", lambda: fake_embedder("fake:64"), ingest_options())
     names = [Path(p).name for p in synced]
     current = next(i for i, n in enumerate(names) if n.startswith(".CURRENT."))
     for needed in (DENSE, "sparse.npz", "docstore.sqlite", "manifest.json"):
@@ -56,7 +57,7 @@ def test_waiting_for_a_first_index_loads_the_embedder_once(tmp_path: Path, monke
     try:
         eventually(lambda: len(polls) >= 10, 10, "ten polls with no index")
         assert svc.engine is None and len(loads) == 1
-        ingest(DATA / "archive", tmp_path / "idx", "fake:64", lambda: fake_embedder("fake:64"))
+        ingest(DATA / "archive", tmp_path / "idx", "fake:64", lambda: fake_embedder("fake:64"), ingest_options())
         eventually(lambda: svc.engine is not None, 5, "the first index being loaded")
         assert len(loads) == 1
     finally:
@@ -66,7 +67,7 @@ def test_waiting_for_a_first_index_loads_the_embedder_once(tmp_path: Path, monke
 def test_a_corrupt_new_version_does_not_stop_hot_reload(tmp_path: Path) -> None:
     shutil.copytree(DATA / "archive", tmp_path / "archive")
     idx = tmp_path / "idx"
-    ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"))
+    ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"), ingest_options())
     settings = Settings(embedding_model="fake:64", index_dir=idx, llm_backend="none", watch_index_s=0.05,
                         cache_enabled=False, data_dir=tmp_path)  # fmt: skip
     svc = Services.start(settings)
@@ -90,7 +91,9 @@ def test_a_corrupt_new_version_does_not_stop_hot_reload(tmp_path: Path) -> None:
             "---\ntitle: 新しい記事\ndate: 2026-03-01\n---\n\n量子アニーリングの新製品。\n", encoding="utf-8"
         )
         (idx / "CURRENT").write_text(first + "\n")
-        published = ingest(tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64")).version
+        published = ingest(
+            tmp_path / "archive", idx, "fake:64", lambda: fake_embedder("fake:64"), ingest_options()
+        ).version
         eventually(lambda: svc.engine is not None and svc.engine.version == published, 5,
                    "the still-living watcher serving the new version")  # fmt: skip
     finally:

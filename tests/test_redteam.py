@@ -11,16 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from index.embedding import EmbedderOptions, load_embedder
+from index.embedding import load_embedder
 from index.ingest import ingest
 from index.posts import read_posts
-from rag.answering.config import AnswerConfig
 from rag.answering.pipeline import Answerer
 from rag.answering.prompts import REMOVED, clean, quote
-from rag.llm.base import LLMOptions
 from rag.llm.registry import load_llm
 from rag.retrieval.engine import Engine
 from rag.settings import Settings
+from tests.options import answer_config, embedder_options, ingest_options, llm_options
 
 from .conftest import DATA, GGUF, models_dir
 
@@ -61,15 +60,15 @@ QUESTIONS = [
 def answerer(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
     root = tmp_path_factory.mktemp("redteam")
     shutil.copytree(REDTEAM, root / "archive")
-    options = EmbedderOptions(models_dir=models_dir(), threads=2)
+    options = embedder_options(models_dir=models_dir(), threads=2)
     embedder = load_embedder("multilingual-e5-small-q4", options)
-    ingest(root / "archive", root / "idx", embedder.name, lambda: embedder)
+    ingest(root / "archive", root / "idx", embedder.name, lambda: embedder, ingest_options())
     # Every question must reach the model here, so the not-in-archive signal (calibrated on a full
     # archive) is switched off on this 20-post one.
     settings = Settings(models_dir=models_dir(), relevance_threshold=0.0)
     engine = Engine(settings, index=root / "idx", embedder=embedder)
-    llm = load_llm("llama.cpp", LLMOptions(gguf=str(GGUF), threads=2, context=2048))
-    return Answerer(engine, llm, AnswerConfig(first_token_s=120, total_s=240))
+    llm = load_llm("llama.cpp", llm_options(gguf=str(GGUF), threads=2, context=2048))
+    return Answerer(engine, llm, answer_config(first_token_s=120, total_s=240))
 
 
 @pytest.mark.slow

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from openai import OpenAI
 
-from index.embedding import DEFAULT_EMBEDDER, EmbedderOptions, load_embedder
+from index.embedding import DEFAULT_EMBEDDER, load_embedder
 from index.ingest import ingest
 from rag.desk.questionlog import QuestionLog
+from tests.options import embedder_options, ingest_options
 
 from .browser import ARTIFACTS, chromium
 from .conftest import DATA, models_dir
@@ -30,8 +31,8 @@ def real_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def real_server(real_root: Path) -> Iterator[str]:
     root = real_root
     shutil.copytree(DATA / "archive", root / "archive")
-    embedder = load_embedder(DEFAULT_EMBEDDER, EmbedderOptions(models_dir=models_dir(), threads=2))
-    ingest(root / "archive", root / "idx", embedder.name, lambda: embedder)
+    embedder = load_embedder(DEFAULT_EMBEDDER, embedder_options(models_dir=models_dir(), threads=2))
+    ingest(root / "archive", root / "idx", embedder.name, lambda: embedder, ingest_options())
     env = {"RAG_INDEX_DIR": str(root / "idx"), "RAG_MODELS_DIR": str(models_dir()), "RAG_LLM_BACKEND": "llama.cpp",
            "RAG_RATE_LIMIT_PER_MINUTE": "0", "RAG_DATABASE_URL": f"sqlite:///{root / 'questions.sqlite'}",
            # every test here asks the same question and must see the model answer it, not the cache

@@ -75,11 +75,11 @@ class Prepared:
 
 class Answerer:
     def __init__(
-        self, engine: Engine, llm: LLM | None, config: AnswerConfig | None = None, gate: ModelGate | None = None,
+        self, engine: Engine, llm: LLM | None, config: AnswerConfig, gate: ModelGate | None = None,
         today: Callable[[], date] | None = None, prepare: ModelGate | None = None,
         suggestions: Callable[[], Sequence[str]] | None = None,
     ) -> None:  # fmt: skip
-        self.engine, self.llm, self.config = engine, llm, config or AnswerConfig()
+        self.engine, self.llm, self.config = engine, llm, config
         self.gate = gate or ModelGate(1)
         self.cores = prepare  # slots for the CPU work before the model (retrieval, evidence, key passage)
         self.suggestions = suggestions  # what readers often ask, for the help answer about the service

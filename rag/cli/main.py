@@ -34,10 +34,9 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         args.index or settings.index_path,
         settings.embedding_model,
         lambda: load_embedder(settings.embedding_model, settings.embedder_options()),
+        settings.ingest_options(),
         rebuild=args.rebuild,
         progress=not args.json and sys.stderr.isatty(),
-        max_post_bytes=settings.max_post_bytes,
-        post_seconds=settings.post_seconds,
     )
     if args.json:
         print(json.dumps(summary.as_dict()))

@@ -52,15 +52,17 @@ class LLM(Protocol):
 
 @dataclass(frozen=True)
 class LLMOptions:
-    gguf: str = ""
-    url: str = ""
-    model: str = ""
-    api_key: str = ""
-    threads: int = 0
-    context: int = 4096
-    timeout: float = 120.0
-    batch: int = 512  # llama.cpp n_batch / n_ubatch
-    ubatch: int = 512
-    flash_attn: bool = True
-    prefill_slice: int = 64  # prompt tokens evaluated between two cancel checks (~1 s here)
-    prompt_lookup: int = 0  # draft tokens for prompt-lookup speculative decoding; 0 = off
+    """Every value comes from `Settings.llm_options()`, where the defaults and their reasons live."""
+
+    gguf: str
+    url: str
+    model: str
+    api_key: str
+    threads: int  # 0: the backend's own choice
+    context: int
+    timeout: float
+    batch: int  # llama.cpp n_batch
+    ubatch: int  # llama.cpp n_ubatch
+    flash_attn: bool
+    prefill_slice: int  # prompt tokens evaluated between two cancel checks
+    prompt_lookup: int  # draft tokens for prompt-lookup speculative decoding; 0 = off

@@ -10,17 +10,15 @@ RetrievalMode = Literal["hybrid", "dense", "sparse"]
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    mode: RetrievalMode = "hybrid"
-    candidates: int = 100  # per leg, before fusion
-    rrf_k: int = 60
-    collapse: bool = True  # one hit per post
-    passages_per_post: int = 3
-    # Fuse post rankings rather than chunk rankings: a leg that returns ten chunks of one post
-    # should vote for that post once, not push every other post down.
-    fuse_posts: bool = True
-    # BM25 counts three times the dense leg: best MRR on both dev.jsonl and JaQuAD (docs/retrieval.md)
-    dense_weight: float = 1.0
-    sparse_weight: float = 3.0
-    # The same weights for questions with no Japanese in them, whose words BM25 can rarely match.
-    en_dense_weight: float = 1.0
-    en_sparse_weight: float = 3.0
+    """Every value comes from `Settings.retrieval_config()`, where the defaults and their reasons live."""
+
+    mode: RetrievalMode
+    candidates: int  # per leg, before fusion
+    rrf_k: int
+    collapse: bool  # one hit per post
+    passages_per_post: int
+    fuse_posts: bool  # fuse post rankings rather than chunk rankings (only when collapsing)
+    dense_weight: float
+    sparse_weight: float
+    en_dense_weight: float  # the weights for questions with no Japanese in them
+    en_sparse_weight: float

@@ -11,7 +11,6 @@ from index.docstore import PostMeta, StoredChunk
 from index.embedding import Embedder, load_embedder
 from index.sparse import JapaneseTokenizer
 from index.store import IndexFolder
-from rag.retrieval.config import RetrievalConfig
 from rag.retrieval.filters import Filters
 from rag.retrieval.relevance import RelevanceModel
 from rag.retrieval.retriever import Retriever, SearchResult
@@ -39,10 +38,7 @@ class Engine:
         self.index_root = index or settings.index_path
         self.embedder = embedder or load_embedder(settings.embedding_model, settings.embedder_options())
         self.tokenize = JapaneseTokenizer()
-        self.config = RetrievalConfig(
-            mode=settings.retrieval_mode, en_dense_weight=settings.en_dense_weight,
-            en_sparse_weight=settings.en_sparse_weight,
-        )  # fmt: skip
+        self.config = settings.retrieval_config()
         self.relevance = RelevanceModel.load(self.embedder.name, settings.relevance_threshold)
         self._lock = threading.Lock()
         self.retriever = Retriever.open(self.index_root, self.embedder, self.tokenize, self.config)

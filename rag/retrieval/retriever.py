@@ -92,19 +92,19 @@ def post_ranks(ranking: Sequence[int], post_of: Callable[[int], object]) -> dict
 class Retriever:
     def __init__(
         self, snapshot: Snapshot, bm25: BM25Index, embedder: Embedder, tokenize: Callable[[str], list[str]],
-        config: RetrievalConfig | None = None,
+        config: RetrievalConfig,
     ) -> None:  # fmt: skip
         self.snapshot, self.bm25, self.embedder, self.tokenize = snapshot, bm25, embedder, tokenize
-        self.config = config or RetrievalConfig()
+        self.config = config
         self.tz = ZoneInfo(str(snapshot.manifest.extra.get("timezone", "Asia/Tokyo")))
 
     @classmethod
     def open(
-        cls, root: Path, embedder: Embedder, tokenize: Callable[[str], list[str]], config: RetrievalConfig | None = None
+        cls, root: Path, embedder: Embedder, tokenize: Callable[[str], list[str]], config: RetrievalConfig
     ) -> Retriever:
         snapshot = Snapshot.open(root, embedder=embedder.name, dim=embedder.dim)
         if snapshot.manifest.extra.get("lexical_only"):  # the first stage of a fresh ingest: no vectors yet
-            config = replace(config or RetrievalConfig(), mode="sparse")
+            config = replace(config, mode="sparse")
         return cls(snapshot, BM25Index.load(snapshot.path, snapshot.conn), embedder, tokenize, config)
 
     @property
