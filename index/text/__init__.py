@@ -15,11 +15,15 @@ Lang = Literal["ja", "en"]
 
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 # A sentence of prose (posts): up to 。！？!? (with any closing brackets after them) or a line break.
-_PROSE_SENTENCE = re.compile(r".+?(?:[。！？!?]+[」』）)\]]*|\n|$)", re.S)
+# Written without a lazy `.+?` before the ending so that no text makes it backtrack (linear on any post).
+_PROSE_SENTENCE = re.compile(r"(?s:.)[^。！？!?\n]*+(?:[。！？!?]++[」』）)\]]*+|\n|$)")
 # A sentence of an answer: also up to a western full stop (not the one inside a number), with the citation
 # markers that follow it.
+# Leading white space is stripped by the caller, not matched, and at most 8 spaces reach a citation: a
+# pattern that starts with an unbounded \s* rereads a run of spaces from each of its positions.
 _ANSWER_SENTENCE = re.compile(
-    r"\s*(.+?(?:[。！？!?]+|\.(?!\d)|\n|$)[」』）)]*(?:\s*\[\s*\d+(?:\s*[,、]\s*\d+)*\s*\])*)", re.S
+    r"(?s:.)(?:[^。！？!?.\n]|\.(?=\d))*+(?:[。！？!?]++|\.(?!\d)|\n|$)[」』）)]*+"
+    r"(?:\s{0,8}+\[\s*+\d++(?:\s*+[,、]\s*+\d++)*+\s*+\])*+"
 )
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -45,7 +49,7 @@ def split_sentences(text: str) -> list[str]:
 
 def answer_sentences(text: str) -> list[str]:
     """The sentences of an answer: also cut after a western full stop, each keeping its [n] markers."""
-    return [m.group(1).strip() for m in _ANSWER_SENTENCE.finditer(text.strip()) if m.group(1).strip()]
+    return [s.strip() for s in _ANSWER_SENTENCE.findall(text.strip()) if s.strip()]
 
 
 def digit_runs(text: str) -> set[str]:

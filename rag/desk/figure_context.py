@@ -7,6 +7,7 @@ beyond rounding (`disagree`); a measure word alone is not enough (「投資額�
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -43,7 +44,7 @@ _SCOPES = (
     ("segment", r"部門|事業部|セグメント"),
 )
 _APPROXIMATE = re.compile(r"約|およそ|超|以上|近く|程度|前後|以下|未満|強|弱|ほど|余り")
-_RANGE_JOIN = re.compile(r"\s*(?:から|〜|～|~|-|–|—|ないし|to)\s*")
+_RANGE_WORDS = frozenset({"から", "〜", "～", "~", "-", "–", "—", "ないし", "to"})
 DISAGREE_DAYS = 31  # posts farther apart report a change, not a disagreement (no period written)
 
 
@@ -131,16 +132,17 @@ def context(sentence: str, start: int, end: int, morphs: Morphemes, first_token:
 
 def joins_range(between: str) -> bool:
     """「3兆ドルから4兆ドル」, 「200億～260億ドル」: the text between two figures makes them one range."""
-    return bool(_RANGE_JOIN.fullmatch(between))
+    return between.strip() in _RANGE_WORDS
 
 
-_LAST_DIGITS = re.compile(r"(\d+)(?:\.(\d+))?\s*(兆|億|万|千|trillion|billion|million|thousand)?(?!.*\d)", re.I)
+_DIGITS_UNIT = re.compile(r"(\d++)(?:\.(\d++))?\s*+(兆|億|万|千|trillion|billion|million|thousand)?", re.I)
 _STEP = {"兆": 1e12, "億": 1e8, "万": 1e4, "千": 1e3, "trillion": 1e12, "billion": 1e9, "million": 1e6, "thousand": 1e3}
 
 
 def precision(written: str, value: float) -> float:
     """Half the step of the last digit written: 3.66兆 → 0.005兆; 5億6,700万 → 0.5万; 120億 → 0.5億."""
-    last = _LAST_DIGITS.search(normalize(written))
+    # The last figure of a left-to-right scan: a look-ahead for "no digit follows" rereads the rest per figure.
+    last = next(iter(deque(_DIGITS_UNIT.finditer(normalize(written)), maxlen=1)), None)
     if not last or value == 0:
         return 0.0
     step = _STEP.get((last.group(3) or "").lower(), 1.0) * 10 ** (-len(last.group(2) or ""))
