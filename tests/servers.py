@@ -65,9 +65,11 @@ def child_server(
 
 
 def llama_cpp_server_cmd(gguf: Path, port: int, context: int = 1024, threads: int = 2) -> list[str]:
-    """llama-cpp-python's OpenAI-compatible server on a GGUF."""
+    """llama-cpp-python's OpenAI-compatible server on a GGUF. By default it ends the running answer, with no
+    error, when another request arrives; a real server queues them, so that is switched off."""
     return [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port",
-            str(port), "--n_ctx", str(context), "--n_threads", str(threads)]  # fmt: skip
+            str(port), "--n_ctx", str(context), "--n_threads", str(threads),
+            "--interrupt_requests", "false"]  # fmt: skip
 
 
 @contextmanager
