@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from index.errors import ArchiveQAError
 from rag.cli import desk as cli_desk
 from rag.cli.desk import day as _date
+from rag.errors import ArchiveQAError
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,18 +23,16 @@ log = logging.getLogger("rag")
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from index.embedding import load_embedder
-    from index.ingest import ingest
+    from rag.indexing import ingest_archive, settings_embedder
 
     archive = args.archive or settings.archive
     if archive is None:
         raise SystemExit("error: give the archive folder: rag ingest ARCHIVE_DIR (or set RAG_ARCHIVE)")
-    summary = ingest(
+    summary = ingest_archive(
+        settings,
         Path(archive),
-        args.index or settings.index_path,
-        settings.embedding_model,
-        lambda: load_embedder(settings.embedding_model, settings.embedder_options()),
-        settings.ingest_options(),
+        lambda: settings_embedder(settings),
+        index=args.index,
         rebuild=args.rebuild,
         progress=not args.json and sys.stderr.isatty(),
     )
