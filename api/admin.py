@@ -7,14 +7,10 @@ from typing import Any
 import anyio
 from fastapi import APIRouter
 
-from api.routes import ERRORS, Operator
-from index.errors import ArchiveQAError
+from api.deps import Operator
+from api.errors import ERRORS, IngestFailed
 
 router = APIRouter()
-
-
-class IngestFailed(ArchiveQAError):
-    pass
 
 
 @router.post("/v1/admin/ingest", tags=["operations"], responses={**ERRORS, 409: {"description": "no RAG_ARCHIVE"}})

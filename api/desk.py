@@ -5,18 +5,19 @@ research with downloads, and what readers ask. The page holds nothing secret: it
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from api.routes import ERRORS, STATIC, Guarded, _engine, services
+from api.deps import STATIC, Guarded, Staff, loaded_engine
+from api.errors import ERRORS, LogNotRunning, UnknownAnswerId
 from api.schemas import DayText, ResearchIn, ResearchOut
-from api.security import Unauthorized, address
 from api.services import Services
-from index.errors import ArchiveQAError
+from rag.desk.questionlog import QuestionLog
 from rag.desk.readers_view import answer_as_shown, period_csv, readers_view, view_json
 from rag.desk.report import html, markdown, research_json
 from rag.desk.research import research
@@ -27,33 +28,11 @@ _slots = anyio.CapacityLimiter(1)  # reading 50 posts takes the cores for a seco
 PERIOD_DAYS = 7  # the readers view opens on the last week
 
 
-class UnknownAnswerId(ArchiveQAError):
-    """The desk asked for an answer the log does not hold."""
-
-
-class LogNotRunning(ArchiveQAError):
-    """The question log did not start, so there is nothing to show of what readers asked."""
-
-
-def staff(request: Request) -> Services:
-    svc = services(request)
-    try:
-        caller = svc.keys.require_staff(request)
-    except Unauthorized:
-        svc.limiter.check(f"ip:{address(request)}")  # a guessed key costs the guesser's address a request
-        raise
-    svc.limiter.check(caller.bucket)
-    return svc
-
-
-Staff = Annotated[Services, Depends(staff)]
-
-
 @router.post("/v1/research", response_model=ResearchOut, responses=ERRORS, tags=["research"])
 async def research_topic(body: ResearchIn, svc: Guarded) -> dict[str, Any]:
     """Posts on a topic in date order, posts per month, figures with whose they are and their scope, how
     each measure changed and where posts disagree (same subject, scope and period). No LLM is involved."""
-    engine = _engine(svc)
+    engine = loaded_engine(svc)
     filters = Filters(body.category, tuple(body.tags), body.since, body.until)
     result = await anyio.to_thread.run_sync(lambda: research(engine, body.topic, filters, body.limit), limiter=_slots)
     return research_json(result)
@@ -74,7 +53,7 @@ async def desk_script() -> FileResponse:
 @router.get("/v1/desk/facets", responses=ERRORS, tags=["desk"])
 async def facets(svc: Staff) -> dict[str, Any]:
     """The archive's categories and most used tags, and its first and last post day: the desk's filters."""
-    engine = _engine(svc)
+    engine = loaded_engine(svc)
     posts, tz = engine.posts, engine.timezone
     categories = Counter(c for p in posts for c in p.categories)
     tags = Counter(t for p in posts for t in p.tags)
@@ -95,7 +74,7 @@ async def research_download(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     """The research view as a file to keep: JSON, Markdown or one self-contained HTML page."""
-    engine = _engine(svc)
+    engine = loaded_engine(svc)
     filters = Filters(category, tuple(tag), since, until)
     result = await anyio.to_thread.run_sync(lambda: research(engine, topic, filters, limit), limiter=_slots)
     name = f"research-{date.today().isoformat()}.{format}"
@@ -107,23 +86,31 @@ async def research_download(
     return JSONResponse(research_json(result), headers=headers)
 
 
-def _period(since: date | None, until: date | None, svc: Services) -> tuple[date, date]:
-    tz = svc.engine.timezone if svc.engine else None
-    today = datetime.now(tz).date()
+@dataclass(frozen=True)
+class _Asked:
+    """The question log and the days a readers' view covers."""
+
+    log: QuestionLog
+    first: date
+    last: date
+
+
+def _asked(svc: Services, since: date | None, until: date | None) -> _Asked:
+    """The period asked for, the last week by default, its days in the site's timezone."""
+    if svc.log is None:
+        raise LogNotRunning("the question log is not running (see the server log): readers' questions are not kept")
+    today = datetime.now(loaded_engine(svc).timezone).date()
     until = until or today
-    return since or until - timedelta(days=PERIOD_DAYS - 1), until
+    return _Asked(svc.log, since or until - timedelta(days=PERIOD_DAYS - 1), until)
 
 
 @router.get("/v1/desk/readers", responses=ERRORS, tags=["desk"])
 async def readers(svc: Staff, since: DayText | None = None, until: DayText | None = None) -> dict[str, Any]:
     """What readers asked in a period (the last week by default): questions per day, how they were
     answered, first-text times, the gaps grouped by meaning, and the rated answers (thumbs down first)."""
-    engine = _engine(svc)
-    if svc.log is None:
-        raise LogNotRunning("the question log is not running (see the server log): readers' questions are not kept")
-    first, last = _period(since, until, svc)
+    engine, asked = loaded_engine(svc), _asked(svc, since, until)
     view = await anyio.to_thread.run_sync(
-        lambda: readers_view(svc.log, engine, first, last, engine.timezone, svc.settings.gap_similarity),  # type: ignore[arg-type]
+        lambda: readers_view(asked.log, engine, asked.first, asked.last, engine.timezone, svc.settings.gap_similarity),
         limiter=_slots,
     )
     return view_json(view)
@@ -132,12 +119,9 @@ async def readers(svc: Staff, since: DayText | None = None, until: DayText | Non
 @router.get("/v1/desk/readers.csv", responses=ERRORS, tags=["desk"])
 async def readers_csv(svc: Staff, since: DayText | None = None, until: DayText | None = None) -> Response:
     """Every question of the period, one row each (cells that look like formulas kept as text)."""
-    engine = _engine(svc)
-    if svc.log is None:
-        raise LogNotRunning("the question log is not running (see the server log): readers' questions are not kept")
-    first, last = _period(since, until, svc)
-    text = await anyio.to_thread.run_sync(lambda: period_csv(svc.log, first, last, engine.timezone))  # type: ignore[arg-type]
-    name = f"questions-{first.isoformat()}-{last.isoformat()}.csv"
+    engine, asked = loaded_engine(svc), _asked(svc, since, until)
+    text = await anyio.to_thread.run_sync(lambda: period_csv(asked.log, asked.first, asked.last, engine.timezone))
+    name = f"questions-{asked.first.isoformat()}-{asked.last.isoformat()}.csv"
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 

@@ -10,19 +10,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from index.embedding import Embedder
-from index.errors import ArchiveQAError
-from index.ingest import IngestOptions, ingest
-from index.posts import post_files
+from api.errors import NoArchive
+from rag.errors import ArchiveQAError
+from rag.indexing import Embedder, archive_fingerprint, ingest_archive
+from rag.settings import Settings
 
 log = logging.getLogger("api")
-
-
-class NoArchive(ArchiveQAError):
-    """The service was not told which archive to ingest."""
 
 
 @dataclass
@@ -44,12 +39,8 @@ class Ingester:
     """One ingest at a time; a request that arrives during a run waits for the next one to cover its
     change (a run that started before the edit may have missed it)."""
 
-    def __init__(
-        self, archive: Path | None, index_root: Path, embedder_name: str, embedder: Callable[[], Embedder],
-        after: Callable[[], object], options: IngestOptions,
-    ) -> None:  # fmt: skip
-        self.archive, self.index_root, self.embedder_name = archive, index_root, embedder_name
-        self.embedder, self.after, self.options = embedder, after, options
+    def __init__(self, settings: Settings, embedder: Callable[[], Embedder], after: Callable[[], object]) -> None:
+        self.settings, self.archive, self.embedder, self.after = settings, settings.archive, embedder, after
         self._lock = threading.Lock()  # held for the length of a run
         self.last: IngestRun | None = None
 
@@ -59,7 +50,7 @@ class Ingester:
         with self._lock:
             run = self.last = IngestRun(time.time(), trigger)
             try:
-                summary = ingest(self.archive, self.index_root, self.embedder_name, self.embedder, self.options)
+                summary = ingest_archive(self.settings, self.archive, self.embedder)
                 run.summary = {**summary.as_dict(), "version": summary.version}
                 self.after()  # this replica serves the new version before the request returns
             except ArchiveQAError as exc:
@@ -71,27 +62,13 @@ class Ingester:
 
     def watch(self, every_s: float, stop: threading.Event) -> None:
         """Polls the archive's post files (names, sizes, times) and ingests when they change."""
-        seen = self._fingerprint()
+        assert self.archive is not None
+        seen = archive_fingerprint(self.archive)
         while not stop.wait(every_s):
             try:
-                now = self._fingerprint()
+                now = archive_fingerprint(self.archive)
                 if now != seen:
                     seen = now
                     self.run("watch")
             except Exception:  # a vanished folder must not end the watch for the life of the process
                 log.exception("archive watch failed; still watching")
-
-    def _fingerprint(self) -> frozenset[tuple[str, int, int]]:
-        assert self.archive is not None
-        out = set()
-        for source, path in post_files(self.archive):
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            out.add((source, st.st_size, st.st_mtime_ns))
-        config = self.archive / "_config.yml"
-        if config.exists():
-            st = config.stat()
-            out.add(("_config.yml", st.st_size, st.st_mtime_ns))
-        return frozenset(out)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,17 +16,39 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import admin, desk, openai_compat, routes
-from api.ingesting import NoArchive
+from api.errors import (
+    AnswerIncomplete,
+    FeedbackUnavailable,
+    IndexUnavailable,
+    NoArchive,
+    NoQuestion,
+    ReaderLeft,
+    UnknownAnswerId,
+)
 from api.metrics import Metrics
 from api.middleware import RequestContext
 from api.queue import QueueFull
 from api.security import Forbidden, RateLimited, Unauthorized
 from api.services import Services
-from index.errors import ArchiveQAError
 from rag.desk.questionlog import QuestionLogUnavailable, UnknownAnswer
+from rag.errors import ArchiveQAError
 from rag.settings import Settings
 
 log = logging.getLogger("api")
+
+# An error whose status says all: its status, its stable code, and the headers that go with it.
+_STATUS: dict[type[Exception], tuple[int, str, dict[str, str] | None]] = {
+    NoQuestion: (422, "invalid_request", None),
+    Unauthorized: (401, "unauthorized", {"WWW-Authenticate": "Bearer"}),
+    Forbidden: (403, "forbidden", None),
+    NoArchive: (409, "no_archive", None),
+    UnknownAnswerId: (404, "unknown_answer", None),
+    UnknownAnswer: (404, "unknown_answer", None),
+    ReaderLeft: (499, "client_closed", None),  # nginx's code for it; nobody reads it
+    AnswerIncomplete: (503, "answer_incomplete", {"Retry-After": "5"}),
+    FeedbackUnavailable: (503, "feedback_unavailable", {"Retry-After": "30"}),
+    IndexUnavailable: (503, "index_unavailable", {"Retry-After": "30"}),
+}
 
 
 def _error(status: int, error: str, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -79,17 +102,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ]
         return _error(422, "invalid_request", detail)
 
-    @app.exception_handler(openai_compat.NoQuestion)
-    async def no_question(request: Request, exc: openai_compat.NoQuestion) -> JSONResponse:
-        return _error(422, "invalid_request", str(exc))
-
-    @app.exception_handler(Unauthorized)
-    async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
-        return _error(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
-        return _error(403, "forbidden", str(exc))
+    for error, (status, code, headers) in _STATUS.items():
+        app.add_exception_handler(error, _answering(status, code, headers))
 
     @app.exception_handler(RateLimited)
     async def limited(request: Request, exc: RateLimited) -> JSONResponse:
@@ -100,34 +114,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def queue_full(request: Request, exc: QueueFull) -> JSONResponse:
         request.app.state.services.metrics.rejected.labels(reason="queue_full").inc()
         return _error(429, "queue_full", str(exc), {"Retry-After": str(exc.retry_after)})
-
-    @app.exception_handler(NoArchive)
-    async def no_archive(request: Request, exc: NoArchive) -> JSONResponse:
-        return _error(409, "no_archive", str(exc))
-
-    @app.exception_handler(desk.UnknownAnswerId)
-    async def unknown_answer_id(request: Request, exc: desk.UnknownAnswerId) -> JSONResponse:
-        return _error(404, "unknown_answer", str(exc))
-
-    @app.exception_handler(UnknownAnswer)
-    async def unknown_answer(request: Request, exc: UnknownAnswer) -> JSONResponse:
-        return _error(404, "unknown_answer", str(exc))
-
-    @app.exception_handler(routes.ReaderLeft)
-    async def reader_left(request: Request, exc: routes.ReaderLeft) -> JSONResponse:
-        return _error(499, "client_closed", str(exc))  # nginx's code for it; nobody reads it
-
-    @app.exception_handler(routes.AnswerIncomplete)
-    async def incomplete(request: Request, exc: routes.AnswerIncomplete) -> JSONResponse:
-        return _error(503, "answer_incomplete", str(exc), {"Retry-After": "5"})
-
-    @app.exception_handler(routes.FeedbackUnavailable)
-    async def no_feedback(request: Request, exc: routes.FeedbackUnavailable) -> JSONResponse:
-        return _error(503, "feedback_unavailable", str(exc), {"Retry-After": "30"})
-
-    @app.exception_handler(routes.IndexUnavailable)
-    async def unavailable(request: Request, exc: routes.IndexUnavailable) -> JSONResponse:
-        return _error(503, "index_unavailable", str(exc), {"Retry-After": "30"})
 
     @app.exception_handler(ArchiveQAError)
     async def domain(request: Request, exc: ArchiveQAError) -> JSONResponse:
@@ -148,6 +134,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return _error(500, "internal", f"unexpected error; quote request id {request_id} when reporting it")
 
     return app
+
+
+def _answering(status: int, code: str, headers: dict[str, str] | None) -> Callable[[Request, Exception], Any]:
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        return _error(status, code, str(exc), headers)
+
+    return handler
 
 
 def serve_app(settings: Settings) -> FastAPI:

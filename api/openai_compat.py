@@ -4,28 +4,26 @@ works. The text carries [n] markers and ends with a source list; `citations` hol
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.routes import ERRORS, Guarded, _engine, answer_whole, caller, record
+from api.deps import Guarded, caller, loaded_engine
+from api.errors import ERRORS, NoQuestion
 from api.schemas import ChatIn, ChatMessage
-from api.services import Services
-from api.streaming import events_in_thread
+from api.streaming import AnswerRun, answer_whole
 from rag.llm.base import Message
 from rag.render import answer_json, passages_text, sources_text
 from rag.types import Answer, Delta, Done, Passages
 
 router = APIRouter()
-
-
-class NoQuestion(ValueError):
-    pass
+log = logging.getLogger("api")
 
 
 def split_messages(messages: list[ChatMessage]) -> tuple[str, list[Message]]:
@@ -54,14 +52,14 @@ def _usage(answer: Answer) -> dict[str, int]:
 )
 async def chat_completions(body: ChatIn, request: Request, svc: Guarded) -> Any:
     """OpenAI-compatible chat completion (streaming or not) answered from the archive."""
-    _engine(svc)
+    loaded_engine(svc)  # a missing index is a 503 before any streaming starts
     question, history = split_messages(body.messages)
     ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if body.stream:
         who = caller(request)
         svc.queue.check(who)
-        return StreamingResponse(_stream(svc, question, history, ident, created, body.model, who),
-                                 media_type="text/event-stream")  # fmt: skip
+        run = AnswerRun(svc, question, history, None, who)
+        return StreamingResponse(_chunks(run, ident, created, body.model), media_type="text/event-stream")
     answer = await answer_whole(svc, request, question, history, None)
     content = passages_text(answer.passages) + answer.answer + sources_text(answer, answer.language)
     return {
@@ -76,43 +74,34 @@ async def chat_completions(body: ChatIn, request: Request, svc: Guarded) -> Any:
     }
 
 
-async def _stream(svc: Services, question: str, history: list[Message], ident: str, created: int,
-                  model: str, who: str) -> AsyncIterator[str]:  # fmt: skip
-    with svc.queue.admit(who, checked=True):  # taken when the body starts: a client gone before holds nothing
-        async with aclosing(_chunks(svc, question, history, ident, created, model, who)) as chunks:
-            async for chunk in chunks:
-                yield chunk
+async def _chunks(run: AnswerRun, ident: str, created: int, model: str) -> AsyncIterator[str]:
+    """The answer's events as chat.completion.chunk objects: the text, the key passage and the source
+    list as content, then a last chunk with usage and citations; a failure ends the text with a note."""
 
-
-async def _chunks(svc: Services, question: str, history: list[Message], ident: str, created: int,
-                  model: str, who: str) -> AsyncGenerator[str, None]:  # fmt: skip
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}  # fmt: skip
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
-    answerer = svc.answerer()
     streamed = ""
     try:
         yield chunk({"role": "assistant", "content": ""})
-        async for event in events_in_thread(lambda c: answerer.stream(question, history, None, c, who)):
-            if isinstance(event, Passages):
-                yield chunk({"content": passages_text(event.quotes)})
-            elif isinstance(event, Delta):
-                streamed += event.text
-                yield chunk({"content": event.text})
-            elif isinstance(event, Done):
-                answer = await record(svc, question, event.answer)
-                rest = answer.answer[len(streamed) :] if answer.answer.startswith(streamed) else answer.answer
-                tail = rest + sources_text(answer, answer.language)
-                if tail:
-                    yield chunk({"content": tail})
-                yield chunk(
-                    {}, "stop", usage=_usage(answer), citations=answer_json(answer)["citations"], answer_id=answer.id
-                )
+        async with aclosing(run.events()) as events:  # a departure closes this body, and so the answer
+            async for event in events:
+                if isinstance(event, Passages):
+                    yield chunk({"content": passages_text(event.quotes)})
+                elif isinstance(event, Delta):
+                    streamed += event.text
+                    yield chunk({"content": event.text})
+                elif isinstance(event, Done):
+                    answer = event.answer
+                    rest = answer.answer[len(streamed) :] if answer.answer.startswith(streamed) else answer.answer
+                    tail = rest + sources_text(answer, answer.language)
+                    if tail:
+                        yield chunk({"content": tail})
+                    citations = answer_json(answer)["citations"]
+                    yield chunk({}, "stop", usage=_usage(answer), citations=citations, answer_id=answer.id)
     except Exception:
-        import logging
-
-        logging.getLogger("api").exception("chat completion stream failed")
+        log.exception("chat completion stream failed")
         yield chunk({"content": "\n\n(the answer failed; try again)"}, "stop")
     yield "data: [DONE]\n\n"

@@ -14,14 +14,14 @@ from api.metrics import Metrics
 from api.queue import GenerationQueue
 from api.security import Keys, RateLimiter
 from api.shared_limits import SharedRateLimiter
-from index.embedding import Embedder, load_embedder
-from index.errors import ArchiveQAError
 from rag.answering.pipeline import Answerer
 from rag.cache.memo import AnswerMemo, Remembering
 from rag.cache.redis_store import RedisAnswerCache
 from rag.cache.store import AnswerCache
 from rag.desk.questionlog import QuestionLog, database_url
 from rag.desk.readers_view import popular_questions
+from rag.errors import ArchiveQAError
+from rag.indexing import Embedder, settings_embedder
 from rag.llm.base import LLM
 from rag.llm.gate import ModelGate
 from rag.llm.openai_http import OpenAICompatibleLLM
@@ -87,8 +87,7 @@ class Services:
         s.gate = ModelGate(settings.generation_slots)
         s.log = QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)
         s.load()
-        s.ingester = Ingester(settings.archive, settings.index_path, settings.embedding_model, s._embedder, s.reload,
-                              settings.ingest_options())  # fmt: skip
+        s.ingester = Ingester(settings, s._embedder, s.reload)
         if settings.watch_index_s > 0:
             threading.Thread(target=s._watch, name="index-watch", daemon=True).start()
         if settings.watch_archive and settings.archive is not None:
@@ -97,15 +96,14 @@ class Services:
         return s
 
     def _embedder(self) -> Embedder:
+        """Loaded once, and kept: while no index exists yet, and for the in-service ingest."""
         if self.embedder is None:
-            self.embedder = load_embedder(self.settings.embedding_model, self.settings.embedder_options())
+            self.embedder = settings_embedder(self.settings)
         return self.embedder
 
     def load(self) -> None:
         try:
-            if self.embedder is None:
-                self.embedder = load_embedder(self.settings.embedding_model, self.settings.embedder_options())
-            self.engine = Engine(self.settings, embedder=self.embedder)
+            self.engine = Engine(self.settings, embedder=self._embedder())
             self.metrics.set_index(self.engine.version)
             self._forget_other_versions()
             self.index_error = ""

@@ -216,6 +216,19 @@ def test_errors_never_carry_a_stack_trace(index: Path, monkeypatch: pytest.Monke
     assert "secret" not in r.text and "Traceback" not in r.text and r.json()["error"] == "internal"
 
 
+def test_an_answer_that_ends_without_a_result_is_not_a_reader_who_left(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Silent:  # a pipeline that stops without its final event, the client still waiting
+        def stream(self, *args: object) -> Iterator[object]:
+            return iter(())
+
+    monkeypatch.setattr(client.app.state.services, "answerer", Silent)  # type: ignore[attr-defined]
+    r = client.post("/v1/ask", json={"question": "外観検査AIの効果は？"})
+    assert r.status_code == 503 and r.json()["error"] == "answer_incomplete"
+    assert r.headers["retry-after"] == "5"
+
+
 def test_a_newly_published_index_is_served_without_restart(tmp_path: Path) -> None:
     shutil.copytree(DATA / "archive", tmp_path / "archive")
     idx = tmp_path / "idx"

@@ -46,8 +46,8 @@ def test_waiting_for_a_first_index_loads_the_embedder_once(tmp_path: Path, monke
     loads = []
     import api.services as services
 
-    real = services.load_embedder
-    monkeypatch.setattr(services, "load_embedder", lambda *a: loads.append(1) or real(*a))
+    real = services.settings_embedder
+    monkeypatch.setattr(services, "settings_embedder", lambda *a: loads.append(1) or real(*a))
     settings = Settings(embedding_model="fake:64", index_dir=tmp_path / "idx", llm_backend="none",
                         watch_index_s=0.05, cache_enabled=False, data_dir=tmp_path)  # fmt: skip
     polls: list[int] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ class Bridge(Generic[T]):
             raise item
         return item
 
-    async def aiter(self) -> AsyncIterator[T]:
+    async def aiter(self) -> AsyncGenerator[T, None]:
         """Items for async code; leaving the loop early (the client went away) stops the producer."""
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
