@@ -29,21 +29,14 @@ import httpx
 
 from bench.bench_ingest import mirror
 from bench.common import ROOT, latency, write
+from rag.llm.server import answers, free_port, stop_child, until_ready
 
 OPERATOR = "bench-operator"
 
 
-def _port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def server(index: Path, archive: Path, watch_s: float) -> Iterator[str]:
-    port = _port()
+    port = free_port()
     env = {**os.environ, "RAG_INDEX_DIR": str(index), "RAG_ARCHIVE": str(archive), "RAG_LLM_BACKEND": "none",
            "RAG_ADMIN_KEYS": OPERATOR, "RAG_WATCH_INDEX_S": str(watch_s), "RAG_RATE_LIMIT_PER_MINUTE": "0",
            "RAG_CACHE_ENABLED": "false", "RAG_DATA_DIR": tempfile.mkdtemp(prefix="rag-fresh-")}  # fmt: skip
@@ -52,27 +45,16 @@ def server(index: Path, archive: Path, watch_s: float) -> Iterator[str]:
                             stdout=log, stderr=log)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=2)
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the server did not start; see {log.name}") from None
-                time.sleep(0.2)
+        if not until_ready(answers(f"{url}/healthz"), proc, timeout=300):
+            raise SystemExit(f"the server did not start; see {log.name}")
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_child(proc, timeout=30)
         log.close()
 
 
 def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return answers(f"{url}/readyz")()
 
 
 AUTH = {"Authorization": f"Bearer {OPERATOR}"}  # with an operator key set, every endpoint wants a key

@@ -30,6 +30,7 @@ from bench.common import ROOT, add_questions_arg, env_path, latency, write
 from index import docstore
 from index.store import DOCSTORE, IndexFolder, Manifest, read_dense
 from rag.evaluation.evaluate import load_questions
+from rag.llm.server import answers, stop_child, until_ready
 
 
 class Server:
@@ -52,13 +53,9 @@ class Server:
         t0 = time.monotonic()
         with open(self.log, "ab") as sink:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=sink, stderr=sink)
-        while time.monotonic() - t0 < 300:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return time.monotonic() - t0
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        raise TimeoutError("server did not become ready")
+        if not until_ready(answers(f"{self.url}/readyz"), self.proc, timeout=300, every=0.5):
+            raise TimeoutError("server did not become ready")
+        return time.monotonic() - t0
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -66,9 +63,8 @@ class Server:
         self.proc.wait()
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
+        if self.proc:
+            stop_child(self.proc, timeout=30)
 
 
 async def client_loop(url: str, questions: list[str], deadline: float, ask_share: float, stats: dict[str, list[Any]],

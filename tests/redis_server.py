@@ -6,14 +6,20 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 
-from .servers import free_port
+from rag.llm.server import free_port, stop_child, until_ready
+
+
+def _answers_ping(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.ConnectionError:
+        return False
 
 
 @contextmanager
@@ -27,17 +33,9 @@ def redis_server() -> Iterator[str]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start on port {port}") from None
-                time.sleep(0.05)
+        if not until_ready(lambda: _answers_ping(url), proc, timeout=20, every=0.05):
+            raise RuntimeError(f"redis-server did not start on port {port}")
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_child(proc)
         shutil.rmtree(folder, ignore_errors=True)

@@ -3,38 +3,26 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from rag.llm.server import answers, free_port, stop_child, until_ready
 
 ROOT = Path(__file__).parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["ROOT", "child_server", "free_port", "llama_cpp_server_cmd", "rag_process", "rag_server", "wait_until"]
 
 
 def wait_until(url: str, proc: subprocess.Popen[bytes], timeout: float, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-3000:] if log else ""
-            raise RuntimeError(f"server exited with {proc.returncode}: {tail}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
+    """Until `url` answers 200; the server's log tail in the error when it exits first."""
+    if until_ready(answers(url), proc, timeout, every=0.3):
+        return
+    if proc.poll() is not None:
+        tail = log.read_text(errors="replace")[-3000:] if log else ""
+        raise RuntimeError(f"server exited with {proc.returncode}: {tail}")
     proc.kill()
     raise TimeoutError(f"{url} not ready after {timeout:.0f} s")
 
@@ -57,11 +45,7 @@ def child_server(
         wait_until(url + ready, proc, timeout, log)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_child(proc, timeout=20)
 
 
 def llama_cpp_server_cmd(gguf: Path, port: int, context: int = 1024, threads: int = 2) -> list[str]:

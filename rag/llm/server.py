@@ -1,6 +1,8 @@
 """llama.cpp's own server as a managed child process (`rag serve --llm-server`): parallel slots and
 continuous batching on the shipped GGUF, reached through the OpenAI-compatible backend. The child is
-started with the service, restarted if it dies, and stopped with the service."""
+started with the service, restarted if it dies, and stopped with the service. The child-process steps
+it needs (a free port, waiting until the child is ready, stopping it) are public: the tests and benches
+start their servers with them."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -35,17 +38,54 @@ def find_binary(configured: str) -> Path:
     return Path(found[-1])
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port no one listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def answers(url: str) -> Callable[[], bool]:
+    """A readiness check: `url` answers 200."""
+
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def until_ready(ready: Callable[[], bool], proc: subprocess.Popen[bytes], timeout: float, every: float = 0.2) -> bool:
+    """Polls `ready` until it holds (True), or until `proc` exits or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if ready():
+            return True
+        time.sleep(every)
+    return False
+
+
+def stop_child(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Asks the child to stop, and kills it if it lingers past `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class ManagedServer:
     def __init__(self, binary: Path, gguf: Path, slots: int, context: int, threads: int, log_dir: Path) -> None:
         if not gguf.is_file():
             raise LLMUnavailable(f"no GGUF at {gguf}: run `make install`")
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # -c is the whole context, shared by the slots: each slot gets the context one answer needs
         self.cmd = [str(binary), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(self.port),
@@ -67,16 +107,11 @@ class ManagedServer:
         log.info("llama-server started (pid %d) on %s", self.proc.pid, self.url)
 
     def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise LLMUnavailable(f"llama-server exited at start (code {self.proc.returncode}); see {self.log_path}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        assert self.proc is not None
+        if until_ready(answers(f"{self.url}/health"), self.proc, timeout):
+            return
+        if self.proc.poll() is not None:
+            raise LLMUnavailable(f"llama-server exited at start (code {self.proc.returncode}); see {self.log_path}")
         raise LLMUnavailable(f"llama-server was not ready within {timeout:.0f} s; see {self.log_path}")
 
     def _supervise(self) -> None:
@@ -99,9 +134,5 @@ class ManagedServer:
 
     def stop(self) -> None:
         self._stop.set()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc is not None:
+            stop_child(self.proc)
