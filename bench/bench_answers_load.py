@@ -36,7 +36,6 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ from typing import Any
 import httpx
 
 from bench.bench_service import Server
-from bench.common import ROOT, add_questions_arg, latency, write
+from bench.common import ROOT, add_questions_arg, latency, sse_events, write
 from rag.evaluation.evaluate import load_questions
 
 MODES = ("generative", "extractive", "refusal")
@@ -103,28 +102,6 @@ def retry_after(response: httpx.Response) -> float:
 
 def number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
-    """(event, data) pairs of a text/event-stream: blocks of `event:`/`data:` lines separated by blank lines."""
-    event = "message"
-    data: list[str] = []
-    async for line in response.aiter_lines():
-        if not line:
-            if data:
-                yield event, "\n".join(data)
-            event, data = "message", []
-        elif line.startswith(":"):
-            continue
-        else:
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "event":
-                event = value
-            elif name == "data":
-                data.append(value)
-    if data:
-        yield event, "\n".join(data)
 
 
 def record_done(stats: Phase, answer: dict[str, Any], t0: float, first_delta: float | None,

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from bench.bench_service import Server
-from bench.common import ROOT, add_questions_arg, latency, write
+from bench.common import ROOT, add_questions_arg, latency, sse_events, write
 from rag.evaluation.evaluate import load_questions
 
 
@@ -39,9 +39,9 @@ async def leave(url: str, question: str, after_s: float) -> str:
         try:
             async with asyncio.timeout(after_s):
                 async with http.stream("POST", "/v1/ask", json={"question": question, "stream": True}) as r:
-                    async for line in r.aiter_lines():
-                        if line.startswith(("event: passage", "event: delta", "event: done")):
-                            return line[7:]
+                    async for event, _ in sse_events(r):
+                        if event in ("passage", "delta", "done"):
+                            return event
         except TimeoutError:
             return "timeout"
     return "ended"

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import ROOT, add_questions_arg, env_path, latency, write
+from bench.common import ROOT, add_questions_arg, env_path, latency, sse_events, write
 from index import docstore
 from index.store import DOCSTORE, IndexFolder, Manifest, read_dense
 from rag.evaluation.evaluate import load_questions
@@ -79,10 +79,10 @@ async def client_loop(url: str, questions: list[str], deadline: float, ask_share
                     async with http.stream("POST", "/v1/ask", json={"question": q, "stream": True}) as r:
                         if r.status_code == 200:
                             first = None
-                            async for line in r.aiter_lines():
-                                if first is None and line.startswith("event:"):
+                            async for event, _ in sse_events(r):
+                                if first is None:
                                     first = time.monotonic() - t0
-                                if line.startswith("event: error"):
+                                if event == "error":
                                     stats["errors"].append("sse error event")
                             stats["first_event_s"].append(first)
                         status = r.status_code

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from rag.install import gguf
+from rag.llm.gate import ModelGate
+from rag.settings import Settings
 from tests import fakes
 from tests.options import ingest_options
 
@@ -45,6 +50,50 @@ def fake_index(factory: pytest.TempPathFactory, name: str, archive: str = "archi
     shutil.copytree(DATA / archive, root / "archive")
     ingest(root / "archive", root / "idx", "fake:64", lambda: fakes.fake_embedder("fake:64"), ingest_options())
     return root / "idx"
+
+
+@pytest.fixture(scope="module")
+def index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample archive ingested with the fake embedder, once per test module."""
+    return fake_index(tmp_path_factory, request.module.__name__.rsplit(".", 1)[-1])
+
+
+def settings(index: Path, **over: object) -> Settings:
+    """An app's settings on `index`: the fake embedder and scripted model, no rate limit, no answer cache,
+    the question log beside the index; `over` changes any of them."""
+    base: dict[str, object] = dict(
+        embedding_model="fake:64", index_dir=index, llm_backend="fake:quote", watch_index_s=0,
+        rate_limit_per_minute=0, cache_enabled=False,
+        database_url=f"sqlite:///{index.parent / 'questions.sqlite'}",
+    )  # fmt: skip
+    return Settings(**{**base, **over})  # type: ignore[arg-type]
+
+
+def sse_events(text: str) -> list[tuple[str, dict[str, object]]]:
+    """(event, data) of each frame of a `POST /v1/ask` stream, read whole."""
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.split("\n"))
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def readers_who_leave(gate: ModelGate, start: Callable[[int, threading.Event], Iterator[object]], n: int = 12) -> None:
+    """`n` answer streams (`start(i, cancel)`) run in threads; once all `n` wait at `gate`, every reader
+    leaves (its cancel is set). Returns when their threads have ended."""
+    departed = []
+    for i in range(n):
+        cancel = threading.Event()
+        stream = start(i, cancel)
+        thread = threading.Thread(target=lambda s=stream: list(s))
+        thread.start()
+        departed.append((cancel, thread))
+    while gate.waiting < n:
+        time.sleep(0.002)
+    for cancel, _ in departed:
+        cancel.set()
+    for _, thread in departed:
+        thread.join(5)
 
 
 GGUF = models_dir() / gguf.DEFAULT_NAME

@@ -16,8 +16,7 @@ from index.ingest import ingest
 from tests.fakes import fake_embedder
 from tests.options import ingest_options
 
-from .conftest import DATA
-from .test_api import settings
+from .conftest import DATA, settings
 
 POST = "_posts/2025-09-03-1-llm推論コスト.md"
 WORD = "ズッキーニ計画"

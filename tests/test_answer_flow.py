@@ -22,7 +22,7 @@ from rag.types import Delta, Done, Passages, Sources
 from tests.fakes import ScriptedLLM
 from tests.options import answer_config, llm_options
 
-from .conftest import fake_index
+from .conftest import fake_index, readers_who_leave
 
 QUESTION = "外観検査AIの導入で検査工数は何%削減されましたか？"
 DEFAULTS = answer_config()
@@ -76,19 +76,8 @@ def _hold_the_model(answerer: Answerer, question: str = QUESTION) -> threading.T
 def test_readers_who_left_while_queued_are_never_evaluated(engine: Engine) -> None:
     llm, gate = fresh_llm(read_s=0.5), ModelGate(1)
     busy = _hold_the_model(Answerer(engine, llm, DEFAULTS, gate))
-    departed = []
-    for _ in range(12):
-        cancel = threading.Event()
-        stream = Answerer(engine, llm, DEFAULTS, gate).stream(QUESTION, cancel=cancel)
-        thread = threading.Thread(target=lambda s=stream: list(s))
-        thread.start()
-        departed.append((cancel, thread))
-    while gate.waiting < 12:
-        time.sleep(0.005)
-    for cancel, _ in departed:
-        cancel.set()  # the readers close the widget while their questions wait
-    for _, thread in departed:
-        thread.join(5)
+    # twelve readers close the widget while their questions wait for the model
+    readers_who_leave(gate, lambda _, cancel: Answerer(engine, llm, DEFAULTS, gate).stream(QUESTION, cancel=cancel))
     busy.join(5)
     assert len(llm.prompts) == 1  # only the reader who stayed was read
     after = Answerer(engine, llm, DEFAULTS, gate).ask(QUESTION)

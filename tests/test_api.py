@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,25 +11,10 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from index.ingest import ingest
-from rag.settings import Settings
 from tests.fakes import fake_embedder
 from tests.options import ingest_options
 
-from .conftest import DATA, fake_index
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_index(tmp_path_factory, "api")
-
-
-def settings(index: Path, **over: object) -> Settings:
-    base: dict[str, object] = dict(
-        embedding_model="fake:64", index_dir=index, llm_backend="fake:quote", watch_index_s=0,
-        rate_limit_per_minute=0, cache_enabled=False,
-        database_url=f"sqlite:///{index.parent / 'questions.sqlite'}",
-    )  # fmt: skip
-    return Settings(**{**base, **over})  # type: ignore[arg-type]
+from .conftest import DATA, settings, sse_events
 
 
 @pytest.fixture
@@ -61,14 +45,6 @@ def test_ask_returns_the_answer_object(client: TestClient) -> None:
     body = r.json()
     assert {"answer", "citations", "refused", "mode", "timings"} <= set(body)
     assert body["mode"] == "generative" and body["citations"][0]["n"] == 1 and "42%" in body["answer"]
-
-
-def sse_events(text: str) -> list[tuple[str, dict[str, object]]]:
-    events = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.split("\n"))
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
 
 
 def test_ask_streams_sources_deltas_and_done(client: TestClient) -> None:

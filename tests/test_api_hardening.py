@@ -13,13 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 
-from .conftest import fake_index
-from .test_api import settings
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_index(tmp_path_factory, "hardening")
+from .conftest import settings
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ from rag.settings import Settings
 from tests.fakes import fake_embedder, scripted_llm
 from tests.options import answer_config
 
-from .conftest import fake_index
-from .test_api import settings, sse_events
+from .conftest import fake_index, settings, sse_events
 
 TODAY = date(2025, 5, 10)
 

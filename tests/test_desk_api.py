@@ -14,19 +14,13 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 
-from .conftest import fake_index
-from .test_api import settings
+from .conftest import settings
 
 STAFF = {"Authorization": "Bearer staff-key"}
 READER = {"Authorization": "Bearer reader-key"}
 OPERATOR = {"Authorization": "Bearer operator-key"}
 BLOG = "https://blog.example.jp"
 QUESTION = "外観検査AIの導入で検査工数は何%削減されましたか？"
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_index(tmp_path_factory, "desk")
 
 
 @pytest.fixture

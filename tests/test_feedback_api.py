@@ -11,15 +11,9 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from rag.desk.questionlog import QuestionLog, database_url
 
-from .conftest import fake_index
-from .test_api import settings, sse_events
+from .conftest import settings, sse_events
 
 QUESTION = "外観検査AIの導入で検査工数は何%削減されましたか？"
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_index(tmp_path_factory, "feedback")
 
 
 @pytest.fixture

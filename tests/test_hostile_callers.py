@@ -20,16 +20,10 @@ from api.queue import GenerationQueue, QueueFull
 from rag.desk.escaping import csv_cell, markdown_link, safe_url
 from rag.llm.gate import ModelGate
 
-from .conftest import fake_index
+from .conftest import readers_who_leave, settings
 from .servers import rag_server
-from .test_api import settings
 
 BLOG = "https://blog.example.jp"
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_index(tmp_path_factory, "hostile-callers")
 
 
 @pytest.fixture
@@ -184,18 +178,10 @@ def test_a_reader_who_left_while_waiting_for_a_core_costs_no_retrieval(index: Pa
     prepare = ModelGate(1, poll_s=0.005)
     with prepare.enter(lambda: False, "someone") as held:  # the core is taken
         assert held
-        departed = []
-        for n in range(12):
-            cancel = threading.Event()
-            answerer = Answerer(engine, ScriptedLLM("fake:quote"), answer_config(), prepare=prepare)
-            stream = answerer.stream(f"質問{n}", cancel=cancel)
-            thread = threading.Thread(target=lambda s=stream: list(s))
-            thread.start()
-            departed.append((cancel, thread))
-        while prepare.waiting < 12:
-            time.sleep(0.001)
-        for cancel, _ in departed:
-            cancel.set()
-        for _, thread in departed:
-            thread.join(5)
+        readers_who_leave(
+            prepare,
+            lambda n, cancel: Answerer(engine, ScriptedLLM("fake:quote"), answer_config(), prepare=prepare).stream(
+                f"質問{n}", cancel=cancel
+            ),
+        )
     assert searched == []  # none of the twelve searched, embedded or scored anything

@@ -17,8 +17,7 @@ from rag.settings import Settings
 from tests.fakes import HashingEmbedder
 from tests.options import ingest_options
 
-from .conftest import DATA
-from .test_api import settings
+from .conftest import DATA, settings
 
 
 class Watching(HashingEmbedder):

@@ -10,23 +10,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from rag.desk.gaps import clusters_of
 from rag.desk.questionlog import QuestionLog, database_url
 
-from .conftest import fake_index
+from .conftest import settings
 from .servers import ROOT
-from .test_api import settings
 
 ABSENT = ["量子コンピュータの冷却方式を教えて", "量子コンピュータの冷却方式を教えてください", "社内規程の改定日は？"]
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_index(tmp_path_factory, "reports")
 
 
 def report(tmp_path: Path, index: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ import torch
 from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
-from .conftest import DATA, fake_index
+from .conftest import DATA
 
 
 def tiny_cross_encoder(folder: Path) -> Path:
@@ -32,11 +32,6 @@ def tiny_cross_encoder(folder: Path) -> Path:
     BertForSequenceClassification(config).save_pretrained(folder)
     fast.save_pretrained(folder)
     return folder
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_index(tmp_path_factory, "rerank")
 
 
 def test_the_reranker_reorders_fused_posts_by_its_own_scores(index: Path, tmp_path: Path) -> None:

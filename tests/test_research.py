@@ -21,8 +21,7 @@ from rag.retrieval.filters import Filters
 from rag.settings import Settings
 from tests.fakes import fake_embedder
 
-from .conftest import fake_index
-from .test_api import settings
+from .conftest import fake_index, settings
 from .test_search_cli import rag
 
 FIRST, SECOND, THIRD, OTHER, ABROAD = (

@@ -18,18 +18,13 @@ from rag.retrieval.engine import Engine
 from rag.retrieval.relevance import RelevanceModel
 from rag.settings import Settings
 
-from .conftest import DATA, fake_index
+from .conftest import DATA
 
 ROOT = Path(__file__).parents[1]
 POSTS = sorted(p.name for p in (DATA / "archive" / "_posts").glob("*.md"))
 HIT_KEYS = ["rank", "score", "source", "url", "title", "date", "categories", "tags", "heading", "text"]
 COST = "2025-09-03-1-llm推論コスト.md"
 FACTORY = "2025-09-10-3-製造業のai活用事例.md"
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_index(tmp_path_factory, "search-cli")
 
 
 def rag(*args: str) -> subprocess.CompletedProcess[str]:

@@ -11,16 +11,10 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 
-from .conftest import fake_index
+from .conftest import settings
 from .redis_server import redis_server
-from .test_api import settings
 
 QUESTION = "外観検査AIの導入で検査工数は何%削減されましたか？"
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_index(tmp_path_factory, "shared")
 
 
 @pytest.fixture(scope="module")
