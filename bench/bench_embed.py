@@ -12,10 +12,8 @@ Without RAG_ARCHIVE the passages are synthetic (generated Japanese business-news
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
-import platform
 import random
 import re
 import subprocess
@@ -38,26 +36,6 @@ FFN_OUT = re.compile(r"layer\.\d+\.output\.dense$")
 
 
 # --- passages -------------------------------------------------------------------------------------------
-
-
-def archive_passages(archive: Path, n: int, size: int, seed: int) -> list[str]:
-    """One `size`-character window from each of `n` randomly chosen posts (front matter stripped)."""
-    files = sorted(glob.glob(str(archive / "_posts" / "*.md")))
-    rng = random.Random(seed)
-    rng.shuffle(files)
-    out: list[str] = []
-    for path in files:
-        body = Path(path).read_text(encoding="utf-8")
-        if body.startswith("---"):
-            body = body.split("---", 2)[-1]
-        body = body.strip()
-        if len(body) < size:
-            continue
-        start = rng.randrange(0, len(body) - size + 1)
-        out.append(body[start : start + size])
-        if len(out) == n:
-            break
-    return out
 
 
 def synthetic_passages(n: int, size: int, seed: int) -> list[str]:
@@ -239,19 +217,15 @@ def _gemm_gflops(threads: int) -> float:
 
 
 def _machine() -> dict[str, Any]:
+    """The benches' machine figures, and what bears on an embedder's speed: torch, the vector
+    instructions, and how fast a matrix product of the model's shape runs."""
     import torch
 
-    flags = ""
-    cpu = platform.processor()
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-        cpu = re.search(r"model name\s*:\s*(.*)", info).group(1)  # type: ignore[union-attr]
-        flags = re.search(r"flags\s*:\s*(.*)", info).group(1)  # type: ignore[union-attr]
-    except (OSError, AttributeError):
-        pass
+    from bench.common import cpu_info, machine
+
+    flags = cpu_info("flags")
     return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
+        **machine(),
         "torch": torch.__version__,
         "isa": {f: f in flags.split() for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_bf16")},
         "gemm_gflops_fp32": {"1_thread": round(_gemm_gflops(1), 1), "2_threads": round(_gemm_gflops(2), 1)},
@@ -273,9 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", nargs=2, metavar=("RECIPE", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
+    from bench.common import archive_passages
+
     archive = os.environ.get("RAG_ARCHIVE")
     passages = (
-        archive_passages(Path(archive), args.n, args.chars, args.seed)
+        [p.text for p in archive_passages(Path(archive), args.n, args.chars, args.seed, per_post=1)]
         if archive
         else synthetic_passages(args.n, args.chars, args.seed)
     )

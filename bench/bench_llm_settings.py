@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import json
 import os
-import random
 import re
 import statistics
 import subprocess
@@ -44,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, write
+from bench.common import ROOT, archive_passages, write
 from bench.quantize import quantize
 from rag.answering.prompts import Source, build_messages
 from rag.settings import Settings
@@ -66,7 +65,6 @@ WARMUP_TOKENS = 16
 # llama.cpp log lines (captured, not printed) that show whether a setting took effect
 LOG_KEEP = re.compile(r"buffer size|REPACK|flash_attn|n_batch|n_ubatch|n_threads|file type|causal_attn", re.I)
 REPACKED = re.compile(r"repack tensor \S+ with (\S+)")
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -104,89 +102,9 @@ BY_LABEL = {c.label: c for c in CONFIGS}
 # --- prompts --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Passage:
-    post: str
-    title: str
-    date: str
-    text: str
-
-
-def _front_matter(text: str) -> tuple[dict[str, str], str]:
-    """(title and date, body). A regex rather than YAML: some posts' front matter is not valid YAML."""
-    if not text.startswith("---"):
-        return {}, text
-    parts = text.split("---", 2)
-    if len(parts) < 3:
-        return {}, text
-    meta = {}
-    for key in ("title", "date"):
-        m = re.search(rf"^{key}:\s*[\"']?(.*?)[\"']?\s*$", parts[1], re.M)
-        if m:
-            meta[key] = m.group(1)
-    return meta, parts[2]
-
-
-def _prose(body: str, title: str) -> list[str]:
-    """Paragraphs of running Japanese text: no headings, images, tables, lists, quotes or code."""
-    out = []
-    for para in re.split(r"\n\s*\n", body):
-        para = para.strip()
-        if len(para) < 20 or para == title or para[0] in "#!|-*>`<" or para[:2].rstrip(".").isdigit():
-            continue
-        if _JAPANESE.search(para):
-            out.append(para)
-    return out
-
-
-def _cut(text: str, size: int) -> str:
-    """About `size` characters, ending at a sentence end when one is near, as the service's evidence does."""
-    if len(text) <= size:
-        return text
-    end = text.find("。", size - 40)
-    return text[: end + 1] if 0 <= end < size + 40 else text[:size]
-
-
-def post_passages(path: Path, size: int, per_post: int = 3) -> list[Passage]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):  # the sample archive holds deliberately broken posts
-        return []
-    meta, body = _front_matter(text)
-    title = meta.get("title") or path.stem
-    out: list[Passage] = []
-    chunk = ""
-    for para in _prose(body, title):
-        chunk = f"{chunk}\n{para}" if chunk else para
-        if len(chunk) >= size:
-            out.append(Passage(path.name, title, meta.get("date", "")[:10], _cut(chunk, size)))
-            chunk = ""
-            if len(out) == per_post:
-                break
-    return out
-
-
-def archive_passages(archive: Path, n: int, size: int) -> list[Passage]:
-    """`n` passages, from `n` different posts when the archive has them (chosen with a fixed seed)."""
-    files = sorted((archive / "_posts").glob("*.md"))
-    random.Random(SEED).shuffle(files)
-    by_post: list[list[Passage]] = []
-    for path in files:
-        passages = post_passages(path, size)
-        if passages:
-            by_post.append(passages)
-        if len(by_post) >= n:
-            break
-    # the small sample archive has fewer posts than passages needed: take second passages in turn
-    ordered = [post[i] for i in range(3) for post in by_post if i < len(post)]
-    if not ordered:
-        raise SystemExit(f"no Japanese prose passages under {archive / '_posts'}")
-    return [ordered[i % len(ordered)] for i in range(n)]
-
-
 def build_prompts(archive: Path, n: int, size: int) -> list[dict[str, Any]]:
     """Chat messages for `n` prompts: three numbered sources, a question about the first."""
-    passages = archive_passages(archive, 3 * n, size)
+    passages = archive_passages(archive, 3 * n, size, SEED)
     prompts = []
     for i in range(n):
         chosen = passages[3 * i : 3 * i + 3]
