@@ -10,17 +10,15 @@ The answer cache is off so every ask reaches the model path.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.bench_service import Server
-from bench.common import ROOT, add_questions_arg, latency, sse_events, write
+from bench.common import ROOT, bench_parser, latency, sse_events, write
 from rag.evaluation.evaluate import load_questions
 
 
@@ -63,14 +61,11 @@ async def round_(url: str, questions: list[str], leavers: int, after_s: float) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/departures.json")
+    parser = bench_parser(__doc__, "departures.json")
     parser.add_argument("--port", type=int, default=8767)
     parser.add_argument("--leavers", type=int, default=12)
     parser.add_argument("--leave-after", type=float, default=3.0, help="seconds a departing reader waits at most")
     parser.add_argument("--rounds", type=int, default=3)
-    add_questions_arg(parser)
     args = parser.parse_args()
     questions = [q.question for q in load_questions(args.questions) if q.answerable and q.lang == "ja"]
     os.environ["RAG_CACHE_ENABLED"] = "false"

@@ -9,19 +9,17 @@ comment), each with a first-text time and a question vector, as the service stor
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 
-from bench.common import ROOT, latency, write
+from bench.common import ROOT, bench_parser, latency, write
 from rag.desk.questionlog import QuestionLog, feedback, questions
 from tests.browser import chromium
 from tests.servers import rag_server
@@ -80,10 +78,8 @@ def _status_ms(driver: Any, element: str, started: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
+    parser = bench_parser(__doc__, "desk.json", questions=False)
     parser.add_argument("--questions", type=int, default=100_000)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/desk.json")
     args = parser.parse_args()
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait

@@ -9,13 +9,11 @@ hit@1/3/5 and MRR@10 per variant; the time the model took for the terms (it coun
 
 from __future__ import annotations
 
-import argparse
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, add_questions_arg, latency, write
+from bench.common import bench_parser, latency, write
 from rag.evaluation.evaluate import _block, _source, load_questions
 from rag.llm.gate import ModelGate
 from rag.llm.registry import load_llm
@@ -26,10 +24,7 @@ WEIGHTS = {"dense 1 : bm25 3 (default)": (1.0, 3.0), "dense 1 : bm25 1": (1.0, 1
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/english.json")
-    add_questions_arg(parser)
+    parser = bench_parser(__doc__, "english.json")
     args = parser.parse_args()
     settings = Settings()
     from rag.retrieval.engine import Engine

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
@@ -28,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from bench.bench_ingest import mirror
-from bench.common import ROOT, latency, write
+from bench.common import ROOT, bench_parser, latency, write
 from rag.llm.server import answers, free_port, stop_child, until_ready
 
 OPERATOR = "bench-operator"
@@ -116,9 +115,7 @@ def first_lexical(archive: Path) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/freshness.json")
+    parser = bench_parser(__doc__, "freshness.json", questions=False)
     parser.add_argument("--edits", type=int, default=5)
     args = parser.parse_args()
     archive = Path(os.environ.get("RAG_ARCHIVE", ""))

@@ -7,13 +7,11 @@ index is loaded (no LLM), and a seeded sample of 20 extracted figures for the ma
 
 from __future__ import annotations
 
-import argparse
 import random
 import time
 from dataclasses import asdict
-from pathlib import Path
 
-from bench.common import ROOT, latency, write
+from bench.common import bench_parser, latency, write
 from rag.desk.research import research
 from rag.retrieval.engine import Engine
 from rag.settings import Settings
@@ -25,9 +23,7 @@ SAMPLE = 20
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/research.json")
+    parser = bench_parser(__doc__, "research.json", questions=False)
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7, help="which 20 figures are drawn for the manual check")
     args = parser.parse_args()

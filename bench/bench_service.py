@@ -11,7 +11,6 @@ manifest = rows in SQLite = vectors in FAISS) and searches must work.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
@@ -26,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import ROOT, add_questions_arg, env_path, latency, sse_events, write
+from bench.common import ROOT, bench_parser, env_path, latency, sse_events, write
 from index import docstore
 from index.store import DOCSTORE, IndexFolder, Manifest, read_dense
 from rag.evaluation.evaluate import load_questions
@@ -191,10 +190,7 @@ def faults(server: Server, questions: list[str], archive: Path, work: Path) -> d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/service.json")
-    parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
-    add_questions_arg(parser)
+    parser = bench_parser(__doc__, "service.json")
     parser.add_argument("--search-seconds", type=float, default=30)
     parser.add_argument("--mixed-seconds", type=float, default=300)
     parser.add_argument("--port", type=int, default=8765)

@@ -10,16 +10,13 @@ the archive cannot answer. No LLM is involved.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, add_questions_arg, write
+from bench.common import answerer_on, bench_parser, write
 from index.text import language_of
 from rag.answering.evidence import evidence_depth
 from rag.answering.meaning import Meaning
 from rag.answering.passages import key_passages
-from rag.answering.pipeline import Answerer
 from rag.evaluation.evaluate import load_questions
 from rag.evaluation.grading import grade
 from rag.settings import Settings
@@ -47,16 +44,12 @@ def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/passage-calibration.json")
-    add_questions_arg(parser)
+    parser = bench_parser(__doc__, "passage-calibration.json")
     args = parser.parse_args()
     settings = Settings(llm_backend="none")
-    from rag.retrieval.engine import Engine
 
-    engine = Engine(settings, index=args.index)
-    answerer = Answerer(engine, None, settings.answer_config())
+    answerer = answerer_on(args.index, settings)
+    engine = answerer.engine
     cfg, scorer = answerer.config, answerer.scorer()
     rows = []
     for q in load_questions(args.questions):

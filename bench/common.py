@@ -19,9 +19,14 @@ from typing import Any
 import httpx
 
 from index.posts import MalformedPost, SiteConfig, parse_post, post_files
+from rag.answering.pipeline import Answerer
 from rag.evaluation.evaluate import percentile
+from rag.llm.base import LLM
+from rag.retrieval.engine import Engine
+from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH_INDEX = ROOT / "data/bench/ingest-index"  # the full archive's index, as bench_ingest builds it
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -72,6 +77,23 @@ def latency(values: list[float]) -> dict[str, float]:
 
 def env_path(name: str, default: str) -> Path:
     return Path(os.environ.get(name) or default)
+
+
+def bench_parser(doc: str | None, out: str, questions: bool = True) -> argparse.ArgumentParser:
+    """A bench's command line: its docstring as help, --index (BENCH_INDEX), --out (`out` under
+    bench/results/) and, with `questions`, --questions."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=BENCH_INDEX)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results" / out)
+    if questions:
+        add_questions_arg(parser)
+    return parser
+
+
+def answerer_on(index: Path, settings: Settings, llm: LLM | None = None) -> Answerer:
+    """The answer pipeline on `index` with the settings' answer options; without a model unless given
+    one (the evidence, passage and margin benches measure what comes before the model)."""
+    return Answerer(Engine(settings, index=index), llm, settings.answer_config())
 
 
 def add_questions_arg(parser: argparse.ArgumentParser) -> None:

@@ -7,32 +7,25 @@ gold answer with and without the rule. No model is asked (a minute or two).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, add_questions_arg, write
+from bench.common import answerer_on, bench_parser, write
 from index.text import language_of
 from rag.answering.evidence import candidates, evidence_depth, lead
 from rag.answering.meaning import Meaning
-from rag.answering.pipeline import Answerer
 from rag.evaluation.evaluate import load_questions
 from rag.evaluation.grading import grade
-from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 MARGINS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/evidence-margin.json")
-    add_questions_arg(parser)
+    parser = bench_parser(__doc__, "evidence-margin.json")
     args = parser.parse_args()
     settings = Settings()
-    engine = Engine(settings, index=args.index)
-    answerer = Answerer(engine, None, settings.answer_config())
+    answerer = answerer_on(args.index, settings)
+    engine = answerer.engine
     cfg = answerer.config
     rows: list[dict[str, Any]] = []
     for q in load_questions(args.questions):

@@ -19,13 +19,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.common import add_questions_arg
+from bench.common import add_questions_arg, answerer_on
 from index.text import language_of
 from rag.answering.evidence import evidence_depth
-from rag.answering.pipeline import Answerer
 from rag.evaluation.evaluate import load_questions
 from rag.evaluation.grading import grade
-from rag.retrieval.engine import Engine
 from rag.settings import Settings
 
 
@@ -48,8 +46,8 @@ def main() -> None:
     result = json.loads(args.result.read_text(encoding="utf-8"))
     gold = {q.id: q for q in load_questions(args.questions)}
     settings = Settings()
-    engine = Engine(settings, index=args.index)
-    answerer = Answerer(engine, None, settings.answer_config())
+    answerer = answerer_on(args.index, settings)
+    engine = answerer.engine
     depth = evidence_depth(answerer.config)
     stages: dict[str, list[str]] = {}
     for record in result["questions"]:
