@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -92,10 +92,7 @@ class Answerer:
     # --- the one path ------------------------------------------------------------------------------------
 
     def ask(self, question: str, history: Sequence[Message] = (), filters: Filters | None = None) -> Answer:
-        for event in self.stream(question, history, filters):
-            if isinstance(event, Done):
-                return event.answer
-        raise LLMFailed("the answer stream ended without a result")
+        return final_answer(self.stream(question, history, filters))
 
     def stream(
         self, question: str, history: Sequence[Message] = (), filters: Filters | None = None,
@@ -249,3 +246,11 @@ class Answerer:
         else:
             with self.cores.enter(r.cancel.is_set, r.who) as ours:
                 yield ours
+
+
+def final_answer(events: Iterable[Event]) -> Answer:
+    """The answer an event stream ends with (what `ask` returns where `stream` yields)."""
+    for event in events:
+        if isinstance(event, Done):
+            return event.answer
+    raise LLMFailed("the answer stream ended without a result")

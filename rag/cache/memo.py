@@ -19,10 +19,10 @@ import numpy as np
 from index.embedding import Embedder
 from index.text import elapsed_ms
 from rag.answering.meaning import Departed
-from rag.answering.pipeline import Answerer, Prepared, related
+from rag.answering.pipeline import Answerer, Prepared, final_answer, related
 from rag.answering.prompts import Source
 from rag.cache.store import AnswerStore, question_key
-from rag.llm.base import LLMFailed, Message, Usage
+from rag.llm.base import Message, Usage
 from rag.retrieval.filters import Filters
 from rag.retrieval.periods import Period
 from rag.types import Answer, Citation, Delta, Done, Event, Figure, MeasureFigures, Passages, Quoted, Related, Sources
@@ -128,10 +128,7 @@ class Remembering:
         self.answerer.warm(parallel)
 
     def ask(self, question: str, history: Sequence[Message] = (), filters: Filters | None = None) -> Answer:
-        for event in self.stream(question, history, filters):
-            if isinstance(event, Done):
-                return event.answer
-        raise LLMFailed("the answer stream ended without a result")
+        return final_answer(self.stream(question, history, filters))
 
     def stream(
         self, question: str, history: Sequence[Message] = (), filters: Filters | None = None,
