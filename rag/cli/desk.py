@@ -17,6 +17,7 @@ from rag.settings import Settings
 
 if TYPE_CHECKING:
     from rag.desk.questionlog import QuestionLog
+    from rag.retrieval.filters import Filters
 
 T = TypeVar("T")
 
@@ -26,6 +27,23 @@ def day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+INDEX_HELP = "index folder (default: data/index)"
+
+
+def add_post_filters(p: argparse.ArgumentParser) -> None:
+    """The posts a search or a research keeps: --category, --tag, --since, --until (site timezone)."""
+    p.add_argument("--category", help="only posts in this category")
+    p.add_argument("--tag", action="append", help="only posts with this tag (repeatable: all must match)")
+    p.add_argument("--since", type=day, help="posts on or after YYYY-MM-DD (site timezone)")
+    p.add_argument("--until", type=day, help="posts on or before YYYY-MM-DD (site timezone)")
+
+
+def post_filters(args: argparse.Namespace) -> Filters:
+    from rag.retrieval.filters import Filters  # numpy and the docstore: not for `rag --help`
+
+    return Filters(args.category, tuple(args.tag or ()), args.since, args.until)
 
 
 def _bar(items: Iterable[T], total: int, what: str) -> Iterable[T]:
@@ -47,10 +65,9 @@ def _research(args: argparse.Namespace, settings: Settings) -> int:
     from rag.desk.report import html, markdown, research_json
     from rag.desk.research import research
     from rag.retrieval.engine import Engine
-    from rag.retrieval.filters import Filters
 
     engine = Engine(settings, index=args.index)
-    filters = Filters(args.category, tuple(args.tag or ()), args.since, args.until)
+    filters = post_filters(args)
     result = research(engine, args.topic, filters, args.limit, lambda it, n: _bar(it, n, "reading posts"))
     if args.json:
         print(json.dumps(research_json(result), ensure_ascii=False))
@@ -110,11 +127,8 @@ def _feedback(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser("research", help="posts, timeline, figures and disagreements on a topic (no LLM)")
     p.add_argument("topic")
-    p.add_argument("--index", type=Path, help="index folder (default: data/index)")
-    p.add_argument("--since", type=day, help="posts on or after YYYY-MM-DD (site timezone)")
-    p.add_argument("--until", type=day, help="posts on or before YYYY-MM-DD (site timezone)")
-    p.add_argument("--category", help="only posts in this category")
-    p.add_argument("--tag", action="append", help="only posts with this tag (repeatable: all must match)")
+    p.add_argument("--index", type=Path, help=INDEX_HELP)
+    add_post_filters(p)
     p.add_argument("--limit", type=int, default=50, help="at most this many relevant posts (default 50)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--md", type=Path, metavar="FILE", help="write a Markdown report")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.cli import desk as cli_desk
-from rag.cli.desk import day as _date
+from rag.cli.desk import INDEX_HELP, add_post_filters, post_filters
 from rag.errors import ArchiveQAError
 from rag.settings import Settings
 
@@ -58,11 +58,9 @@ def _engine(args: argparse.Namespace, settings: Settings) -> Engine:
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     from rag.render import hit_json
-    from rag.retrieval.filters import Filters
 
     engine = _engine(args, settings)
-    filters = Filters(args.category, tuple(args.tag or ()), args.since, args.until)
-    search = engine.search(args.query, args.k, filters)
+    search = engine.search(args.query, args.k, post_filters(args))
     result = search.result
     if args.json:
         print(json.dumps({"hits": [hit_json(h) for h in result.hits], "took_ms": result.took_ms}, ensure_ascii=False))
@@ -209,37 +207,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="index an archive (incrementally)")
     p.add_argument("archive", nargs="?", type=Path, help="Jekyll site folder holding _posts/ (default: RAG_ARCHIVE)")
-    p.add_argument("--index", type=Path, help="index folder (default: data/index)")
+    p.add_argument("--index", type=Path, help=INDEX_HELP)
     p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and build anew")
     p.set_defaults(func=_ingest)
 
     p = sub.add_parser("search", help="find the posts that match a query")
     p.add_argument("query")
-    p.add_argument("--index", type=Path, help="index folder (default: data/index)")
+    p.add_argument("--index", type=Path, help=INDEX_HELP)
     p.add_argument("-k", type=int, default=10, help="number of posts (default 10)")
-    p.add_argument("--category", help="only posts in this category")
-    p.add_argument("--tag", action="append", help="only posts with this tag (repeatable: all must match)")
-    p.add_argument("--since", type=_date, help="posts on or after YYYY-MM-DD (site timezone)")
-    p.add_argument("--until", type=_date, help="posts on or before YYYY-MM-DD (site timezone)")
+    add_post_filters(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_search)
 
     p = sub.add_parser("eval", help="retrieval (and answer) metrics over a questions file")
     p.add_argument("questions", type=Path, help="JSONL in the format of dev.jsonl")
-    p.add_argument("--index", type=Path, help="index folder (default: data/index)")
+    p.add_argument("--index", type=Path, help=INDEX_HELP)
     p.add_argument("--answers", action="store_true", help="also answer each question and score the answers")
     p.add_argument("--json", action="store_true", help="print metrics and every question's record")
     p.set_defaults(func=_eval)
 
     p = sub.add_parser("ask", help="answer a question from the archive, with citations")
     p.add_argument("question")
-    p.add_argument("--index", type=Path, help="index folder (default: data/index)")
+    p.add_argument("--index", type=Path, help=INDEX_HELP)
     p.add_argument("--json", action="store_true", help="print only the final answer object")
     p.set_defaults(func=_ask)
 
     p = sub.add_parser("serve", help="run the HTTP service (API, OpenAI-compatible endpoint, widget)")
-    p.add_argument("--index", type=Path, help="index folder (default: data/index)")
+    p.add_argument("--index", type=Path, help=INDEX_HELP)
     p.add_argument("--host", help="default 127.0.0.1 (RAG_HOST)")
     p.add_argument("--port", type=int, help="default 8000 (RAG_PORT)")
     p.add_argument("--watch", type=Path, metavar="ARCHIVE_DIR",
