@@ -4,6 +4,8 @@ to tests/artifacts (git-ignored) and, for the desk's documentation, to bench/res
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,18 @@ def chromium(tmp_path: Path, width: int = 1100, height: int = 900) -> Any:
         opts.add_argument(arg)
     service = Service(shutil.which("chromedriver") or "/usr/bin/chromedriver")
     return webdriver.Chrome(service=service, options=opts)
+
+
+@contextmanager
+def browsing(tmp_path: Path, wait_s: float = 60, width: int = 1100, height: int = 900) -> Iterator[tuple[Any, Any]]:
+    """Chromium and a wait of `wait_s` seconds on it; the browser quits afterwards, whatever happened."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium(tmp_path, width, height)
+    try:
+        yield driver, WebDriverWait(driver, wait_s)
+    finally:
+        driver.quit()
 
 
 def serious_violations(driver: Any) -> list[str]:

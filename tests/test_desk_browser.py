@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .browser import AXE, chromium, serious_violations
+from .browser import AXE, browsing, serious_violations
 from .conftest import fake_index
 from .servers import free_port, rag_server
 
@@ -49,11 +49,8 @@ def _sign_in(driver: object, wait: object, url: str) -> None:
 
 def test_the_research_view_shows_months_posts_figures_and_the_disagreement(desk_server: str, tmp_path: Path) -> None:
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = chromium(tmp_path, 1200, 1600)
-    try:
-        wait = WebDriverWait(driver, 60)
+    with browsing(tmp_path, 60, 1200, 1600) as (driver, wait):
         _sign_in(driver, wait, desk_server + "/desk")
         topic = wait.until(
             lambda d: d.find_element("id", "topic") if d.find_element("id", "topic").is_displayed() else None
@@ -80,18 +77,12 @@ def test_the_research_view_shows_months_posts_figures_and_the_disagreement(desk_
         wait.until(lambda d: d.find_elements("css selector", "#r-figures tr.disagree"))
         if AXE.is_file():
             assert serious_violations(driver) == []
-    finally:
-        driver.quit()
 
 
 def test_the_readers_view_shows_the_days_the_shares_the_gaps_and_the_rated_answers(
     desk_server: str, tmp_path: Path
 ) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver = chromium(tmp_path, 1200, 1600)
-    try:
-        wait = WebDriverWait(driver, 60)
+    with browsing(tmp_path, 60, 1200, 1600) as (driver, wait):
         _sign_in(driver, wait, desk_server + "/desk?view=readers")
         wait.until(lambda d: d.find_elements("css selector", "#q-chart svg rect"))
         assert len(driver.find_elements("css selector", "#q-chart svg rect")) == 7  # the last week, day by day
@@ -107,32 +98,21 @@ def test_the_readers_view_shows_the_days_the_shares_the_gaps_and_the_rated_answe
         assert "量子コンピュータ" in dialog.text and "冷却の記事がほしい" in dialog.text
         SHOTS.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(SHOTS / "desk-readers.png"))
-    finally:
-        driver.quit()
 
 
 def test_a_reader_key_cannot_open_the_desk(desk_server: str, tmp_path: Path) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver = chromium(tmp_path)
-    try:
-        wait = WebDriverWait(driver, 30)
+    with browsing(tmp_path, 30) as (driver, wait):
         driver.get(desk_server + "/desk?view=readers")
         wait.until(lambda d: d.find_element("id", "key")).send_keys("desk-reader-key")
         driver.find_element("css selector", "#key-form button").click()
         wait.until(lambda d: "may not use the desk" in d.find_element("id", "key-error").text)
         assert not driver.find_element("id", "view-readers").is_displayed()
-    finally:
-        driver.quit()
 
 
 def test_the_conversation_follows_the_reader_to_another_page_until_a_new_one(desk_server: str, tmp_path: Path) -> None:
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = chromium(tmp_path)
-    try:
-        wait = WebDriverWait(driver, 60)
+    with browsing(tmp_path, 60) as (driver, wait):
         driver.get(desk_server + "/")
         shadow = wait.until(lambda d: d.find_element("css selector", "[data-archive-qa]").shadow_root)
         shadow.find_element("css selector", ".fab").send_keys(Keys.ENTER)
@@ -160,5 +140,3 @@ def test_the_conversation_follows_the_reader_to_another_page_until_a_new_one(des
         assert shadow.find_elements("css selector", ".user") == []  # mounted means restored: nothing to restore
         stored = driver.execute_script("return sessionStorage.getItem('archive-qa-conversation')")
         assert stored is not None and '"turns": []' in stored.replace(":[]", ": []")
-    finally:
-        driver.quit()

@@ -15,7 +15,7 @@ from index.ingest import ingest
 from rag.desk.questionlog import QuestionLog
 from tests.options import embedder_options, ingest_options
 
-from .browser import ARTIFACTS, chromium
+from .browser import ARTIFACTS, browsing
 from .conftest import DATA, models_dir
 from .servers import rag_server
 
@@ -74,12 +74,9 @@ def test_the_widget_streams_an_answer_with_working_citation_links(
     real_server: str, real_root: Path, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = chromium(tmp_path)
-    try:
+    with browsing(tmp_path, 120) as (driver, wait):
         driver.get(real_server + "/")
-        wait = WebDriverWait(driver, 120)
         shadow = wait.until(lambda d: d.find_element("css selector", "[data-archive-qa]").shadow_root)
         fab = shadow.find_element("css selector", ".fab")
         assert fab.text == "記事に質問する"  # Japanese interface on a Japanese page
@@ -123,20 +120,15 @@ def test_the_widget_streams_an_answer_with_working_citation_links(
         shadow = wait.until(lambda d: d.find_element("css selector", "[data-archive-qa]").shadow_root)
         assert shadow.find_element("css selector", ".fab").text == "Ask the archive"
         driver.save_screenshot(str(ARTIFACTS / "widget-en.png"))
-    finally:
-        driver.quit()
 
 
 def test_the_widget_never_links_a_url_that_is_not_http(real_server: str, tmp_path: Path) -> None:
     """An answer whose citation URL is `javascript:` (a hostile archive or a tampered response): the
     widget shows the title, without a link. The response is replaced in the page itself."""
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = chromium(tmp_path)
-    try:
+    with browsing(tmp_path, 60) as (driver, wait):
         driver.get(real_server + "/")
-        wait = WebDriverWait(driver, 60)
         host = wait.until(lambda d: d.find_element("css selector", "[data-archive-qa]"))
         driver.execute_script(
             "const cite = {n: 1, source: 'x.md', url: 'javascript:alert(1)', title: 'Evil', date: '2025-01-01',"
@@ -154,5 +146,3 @@ def test_the_widget_never_links_a_url_that_is_not_http(real_server: str, tmp_pat
         assert "Evil" in shadow.find_element("css selector", ".cites li").text
         links = [a.get_dom_attribute("href") for a in shadow.find_elements("css selector", "a")]
         assert not any(h and h.startswith("javascript:") for h in links)
-    finally:
-        driver.quit()
