@@ -103,23 +103,34 @@ class Keys:
 
     def require_staff(self, request: Request) -> Caller:
         """The desk and its data: a staff or operator key, always (the desk is never open)."""
-        if not self.desk_configured:
-            raise Forbidden("the desk is off: set RAG_STAFF_KEYS (or RAG_ADMIN_KEYS) to enable it")
-        if not self.supplied(request):
-            raise Unauthorized("a staff key (RAG_STAFF_KEYS) is required")
-        caller = self.identify(request)
-        if caller.role not in ("staff", "admin"):
-            raise Forbidden("this key may not use the desk: use a staff key (RAG_STAFF_KEYS)")
-        return caller
+        return self._require(
+            request, ("staff", "admin"), self.desk_configured,
+            off="the desk is off: set RAG_STAFF_KEYS (or RAG_ADMIN_KEYS) to enable it",
+            missing="a staff key (RAG_STAFF_KEYS) is required",
+            below="this key may not use the desk: use a staff key (RAG_STAFF_KEYS)",
+        )  # fmt: skip
 
     def require_admin(self, request: Request) -> Caller:
-        if not self.admin_configured:
-            raise Forbidden("admin endpoints are off: set RAG_ADMIN_KEYS to enable them")
+        """Admin endpoints: an operator key."""
+        return self._require(
+            request, ("admin",), self.admin_configured,
+            off="admin endpoints are off: set RAG_ADMIN_KEYS to enable them",
+            missing="an operator key (RAG_ADMIN_KEYS) is required",
+            below="this key may not call admin endpoints: use an operator key (RAG_ADMIN_KEYS)",
+        )  # fmt: skip
+
+    def _require(
+        self, request: Request, roles: tuple[str, ...], configured: bool, off: str, missing: str, below: str
+    ) -> Caller:
+        """A key of one of `roles`: a 403 while no such key is configured, a 401 without a key (or with an
+        unknown one), a 403 for a key of a lower role."""
+        if not configured:
+            raise Forbidden(off)
         if not self.supplied(request):
-            raise Unauthorized("an operator key (RAG_ADMIN_KEYS) is required")
+            raise Unauthorized(missing)
         caller = self.identify(request)
-        if caller.role != "admin":
-            raise Forbidden("this key may not call admin endpoints: use an operator key (RAG_ADMIN_KEYS)")
+        if caller.role not in roles:
+            raise Forbidden(below)
         return caller
 
 
