@@ -72,7 +72,7 @@ class RequestContext:
             status = 413
             for message in _json_response(413, _too_large(self.max_body), request_id):
                 await send(message)
-            self._log(scope, status, started, request_id)
+            self._record_request(scope, status, started, request_id)
             return
         received = 0
         too_large = False
@@ -112,9 +112,9 @@ class RequestContext:
                 status = 413
                 for reply in _json_response(413, _too_large(self.max_body), request_id):
                     await send(reply)
-            self._log(scope, status, started, request_id)
+            self._record_request(scope, status, started, request_id)
 
-    def _log(self, scope: Scope, status: int, started: float, request_id: str) -> None:
+    def _record_request(self, scope: Scope, status: int, started: float, request_id: str) -> None:
         route = scope.get("route")
         path = getattr(route, "path", None) or "unmatched"
         seconds = time.perf_counter() - started

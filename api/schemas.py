@@ -23,7 +23,7 @@ _HIT_EXAMPLE: dict[str, Any] = {
 }
 
 
-def _day(value: object) -> object:
+def _day_from_json(value: object) -> object:
     """JSON has no date type: a day comes as "YYYY-MM-DD" text, and only so (no numbers, which lax
     parsing would read as timestamps)."""
     if value is None or isinstance(value, date):
@@ -36,7 +36,7 @@ def _day(value: object) -> object:
     raise ValueError('expected a day as "YYYY-MM-DD"')
 
 
-DayText = Annotated[date, BeforeValidator(_day)]
+DayText = Annotated[date, BeforeValidator(_day_from_json)]
 
 
 class FiltersIn(BaseModel):

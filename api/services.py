@@ -18,7 +18,7 @@ from rag.answering.pipeline import Answerer
 from rag.cache.memo import AnswerMemo, Remembering
 from rag.cache.redis_store import RedisAnswerCache
 from rag.cache.store import AnswerCache
-from rag.desk.questionlog import QuestionLog, database_url
+from rag.desk.questionlog import QuestionLog, open_question_log
 from rag.desk.readers_view import popular_questions
 from rag.errors import ArchiveQAError
 from rag.indexing import Embedder, settings_embedder
@@ -85,7 +85,7 @@ class Services:
             cache = RedisAnswerCache(shared, size, age) if shared else AnswerCache(settings.cache_file, size, age)
             s.memo = AnswerMemo(cache, settings.cache_similarity)
         s.gate = ModelGate(settings.generation_slots)
-        s.log = QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)
+        s.log = open_question_log(settings)
         s.load()
         s.ingester = Ingester(settings, s._embedder, s.reload)
         if settings.watch_index_s > 0:

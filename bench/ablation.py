@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.bench_jaquad import JaquadQuestion, build_archive, run
+from bench.bench_jaquad import JaquadQuestion, build_archive, retrieval_scores
 from bench.common import ROOT, add_questions_arg, env_path, write
 from index.embedding import Embedder, load_embedder
 from rag.evaluation.evaluate import evaluate, load_questions
@@ -86,7 +86,7 @@ def main() -> None:
         if jaquad:
             j_engine, j_questions = jaquad
             j_engine.retriever = j_engine.retriever.with_config(**{**defaults, **changes})
-            j = run(j_engine, j_questions, changes.get("mode", "hybrid"))
+            j = retrieval_scores(j_engine, j_questions, changes.get("mode", "hybrid"))
             rows[name] |= {"jaquad_hit@1": j["hit@1"], "jaquad_hit@5": j["hit@5"], "jaquad_mrr@10": j["mrr@10"]}
         print(name, json.dumps(rows[name]), flush=True)
     keys = ["hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "en_hit@5", "jaquad_hit@1", "jaquad_hit@5", "jaquad_mrr@10"]

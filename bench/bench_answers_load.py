@@ -179,7 +179,7 @@ async def ask_once(http: httpx.AsyncClient, question: str, leave: bool, stats: P
     return None
 
 
-async def client_loop(url: str, headers: dict[str, str], workload: Workload, deadline: float, leave_share: float,
+async def reader_loop(url: str, headers: dict[str, str], workload: Workload, deadline: float, leave_share: float,
                       think: float, rng: random.Random, stats: Phase) -> None:  # fmt: skip
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=REQUEST_TIMEOUT_S) as http:
         while time.monotonic() < deadline:
@@ -201,7 +201,7 @@ def run_phase(url: str, headers: dict[str, str], workload: Workload, clients: in
     deadline = t0 + seconds
 
     async def all_clients() -> None:
-        await asyncio.gather(*(client_loop(url, headers, workload, deadline, leave, think,
+        await asyncio.gather(*(reader_loop(url, headers, workload, deadline, leave, think,
                                            random.Random(f"{seed}-{clients}-{i}"), stats)
                                for i in range(clients)))  # fmt: skip
 

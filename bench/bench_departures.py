@@ -22,7 +22,7 @@ from bench.common import ROOT, bench_parser, latency, sse_events, write
 from rag.evaluation.evaluate import load_questions
 
 
-async def ask(url: str, question: str) -> dict[str, Any]:
+async def ask_and_stay(url: str, question: str) -> dict[str, Any]:
     """A reader who stays: the final answer object of a streamed ask."""
     async with httpx.AsyncClient(base_url=url, timeout=300) as http:
         r = await http.post("/v1/ask", json={"question": question})
@@ -31,7 +31,7 @@ async def ask(url: str, question: str) -> dict[str, Any]:
         return answer
 
 
-async def leave(url: str, question: str, after_s: float) -> str:
+async def ask_and_leave(url: str, question: str, after_s: float) -> str:
     """A reader who leaves: reads the stream until the answer starts (or `after_s`), then closes it."""
     async with httpx.AsyncClient(base_url=url, timeout=300) as http:
         try:
@@ -46,9 +46,9 @@ async def leave(url: str, question: str, after_s: float) -> str:
 
 
 async def round_(url: str, questions: list[str], leavers: int, after_s: float) -> dict[str, Any]:
-    idle = await ask(url, questions[0])
-    left = await asyncio.gather(*(leave(url, q, after_s) for q in questions[1 : 1 + leavers]))
-    after = await ask(url, questions[1 + leavers])
+    idle = await ask_and_stay(url, questions[0])
+    left = await asyncio.gather(*(ask_and_leave(url, q, after_s) for q in questions[1 : 1 + leavers]))
+    after = await ask_and_stay(url, questions[1 + leavers])
     return {
         "idle": {"mode": idle["mode"], "ttft_ms": idle["timings"].get("ttft_ms")},
         "left_at": left,

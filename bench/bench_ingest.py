@@ -40,7 +40,7 @@ def edit_one(mirror_dir: Path) -> str:
     return post.name
 
 
-def ingest(archive: Path, index: Path, label: str) -> dict[str, float | int | str]:
+def timed_ingest(archive: Path, index: Path, label: str) -> dict[str, float | int | str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.monotonic()
     cmd = [sys.executable, "-m", "rag.cli.main", "ingest", str(archive), "--index", str(index), "--json"]
@@ -83,13 +83,13 @@ def main() -> None:
     if args.keep_scratch:
         previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
         scratch = previous.get("from_scratch") or {"posts": len(os.listdir(work / "_posts")), "note": "not measured"}
-        ingest(work, args.index, "catch up with the current code")  # settles any re-chunking first
+        timed_ingest(work, args.index, "catch up with the current code")  # settles any re-chunking first
     else:
         shutil.rmtree(args.index, ignore_errors=True)  # from scratch: no index, no embedding cache
-        scratch = ingest(work, args.index, "from scratch")
-    unchanged = ingest(work, args.index, "unchanged")
+        scratch = timed_ingest(work, args.index, "from scratch")
+    unchanged = timed_ingest(work, args.index, "unchanged")
     edited_post = edit_one(work)
-    edited = ingest(work, args.index, "one post edited")
+    edited = timed_ingest(work, args.index, "one post edited")
     version = IndexFolder(args.index).require_current()
     figures = {
         "archive_posts": scratch["posts"], "from_scratch": scratch, "unchanged": unchanged,

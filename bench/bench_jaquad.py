@@ -47,7 +47,7 @@ def build_archive(jaquad: Path, dest: Path) -> list[JaquadQuestion]:
     return questions
 
 
-def run(engine: Engine, questions: list[JaquadQuestion], mode: str) -> dict[str, float]:
+def retrieval_scores(engine: Engine, questions: list[JaquadQuestion], mode: str) -> dict[str, float]:
     retriever = engine.retriever.with_config(mode=mode)
     ranks: list[int | None] = []
     took: list[float] = []
@@ -84,8 +84,8 @@ def main() -> None:
     figures = {
         "paragraphs": summary.posts_seen, "chunks": summary.chunks_total, "questions": len(questions),
         "embedder": embedder.name, "ingest_seconds": round(time.monotonic() - t0, 1),
-        "sparse": run(engine, questions, "sparse"), "dense": run(engine, questions, "dense"),
-        "hybrid": run(engine, questions, "hybrid"),
+        "sparse": retrieval_scores(engine, questions, "sparse"), "dense": retrieval_scores(engine, questions, "dense"),
+        "hybrid": retrieval_scores(engine, questions, "hybrid"),
     }  # fmt: skip
     write(args.out, figures, "make bench-jaquad")
 

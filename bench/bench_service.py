@@ -66,8 +66,8 @@ class Server:
             stop_child(self.proc, timeout=30)
 
 
-async def client_loop(url: str, questions: list[str], deadline: float, ask_share: float, stats: dict[str, list[Any]],
-                      rng: random.Random) -> None:  # fmt: skip
+async def mixed_client_loop(url: str, questions: list[str], deadline: float, ask_share: float,
+                            stats: dict[str, list[Any]], rng: random.Random) -> None:  # fmt: skip
     async with httpx.AsyncClient(base_url=url, timeout=180) as http:
         while time.monotonic() < deadline:
             q = rng.choice(questions)
@@ -105,7 +105,7 @@ def run_load(url: str, questions: list[str], clients: int, seconds: float, ask_s
     deadline = time.monotonic() + seconds
 
     async def all_clients() -> None:
-        await asyncio.gather(*(client_loop(url, questions, deadline, ask_share, stats, random.Random(i))
+        await asyncio.gather(*(mixed_client_loop(url, questions, deadline, ask_share, stats, random.Random(i))
                                for i in range(clients)))  # fmt: skip
 
     asyncio.run(all_clients())
@@ -142,7 +142,9 @@ def faults(server: Server, questions: list[str], archive: Path, work: Path) -> d
     before = consistent(server.index)
     load = asyncio.new_event_loop()
     stats: dict[str, list[Any]] = {k: [] for k in ("search_ms", "ask_ms", "first_event_s", "errors", "rejected_429")}
-    task = load.create_task(client_loop(server.url, questions, time.monotonic() + 6, 0.2, stats, random.Random(1)))
+    task = load.create_task(
+        mixed_client_loop(server.url, questions, time.monotonic() + 6, 0.2, stats, random.Random(1))
+    )
     load.run_until_complete(asyncio.sleep(3))
     server.kill9()
     load.run_until_complete(task)

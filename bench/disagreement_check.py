@@ -33,7 +33,7 @@ _NAME = re.compile(r"[A-Z][A-Za-z0-9\-]{2,}")
 GENERIC = {"AI", "LLM", "API", "GPU", "DX", "SaaS", "The", "RAG", "IoT", "CEO", "AGI", "ROI", "CPO"}
 
 
-def draw(engine: Engine, seed: int, topics: int = 10, least: int = 8) -> list[str]:
+def draw_topics(engine: Engine, seed: int, topics: int = 10, least: int = 8) -> list[str]:
     counts = Counter(n for p in engine.posts for n in set(_NAME.findall(p.title)))
     names = sorted(
         n
@@ -54,7 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.step == "draw":
         engine = Engine(Settings(), index=args.index)
-        chosen = draw(engine, args.seed)
+        chosen = draw_topics(engine, args.seed)
         found: list[dict[str, Any]] = []
         per_topic = {}
         for topic in chosen:

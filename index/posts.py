@@ -143,7 +143,7 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(unicodedata.normalize("NFC", str(v)).strip() for v in items if str(v).strip())
 
 
-def _text(value: object) -> str:
+def _meta_text(value: object) -> str:
     return unicodedata.normalize("NFC", str(value)).strip() if value is not None else ""
 
 
@@ -209,7 +209,7 @@ def parse_post(source: str, raw: bytes, site: SiteConfig, notes: list[str] | Non
     if url.startswith("/"):
         url = f"{site.url}{site.baseurl}{url}"
     name_stem = _NAME.match(unicodedata.normalize("NFC", Path(source).name))
-    title = _text(meta.get("title")) or (name_stem.group(4) if name_stem else Path(source).stem)
+    title = _meta_text(meta.get("title")) or (name_stem.group(4) if name_stem else Path(source).stem)
     if len(title) > TITLE_MAX:
         notes.append(f"title of {len(title):,} characters cut to {TITLE_MAX}")
         title = title[:TITLE_MAX]
@@ -221,9 +221,9 @@ def parse_post(source: str, raw: bytes, site: SiteConfig, notes: list[str] | Non
         body=body,
         categories=categories,
         tags=_strings(meta.get("tags")),
-        author=_text(meta.get("author")),
-        description=_text(meta.get("description")),
-        excerpt=_text(meta.get("excerpt")),
+        author=_meta_text(meta.get("author")),
+        description=_meta_text(meta.get("description")),
+        excerpt=_meta_text(meta.get("excerpt")),
         content_hash=hashlib.sha256(raw).hexdigest(),
     )
 

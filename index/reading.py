@@ -39,7 +39,7 @@ def read_post(source: str, raw: bytes, site: SiteConfig, cfg: ChunkingConfig) ->
     return Read(post, chunk_blocks(post.source, clean_body(post.body), cfg), tuple(notes))
 
 
-def _serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+def _reply_loop(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """The child's loop: (site, cfg) first, then (source, raw) per post; one reply each."""
     site, cfg = pickle.load(stdin)
     while True:
@@ -124,4 +124,4 @@ def serve() -> None:
     """The child's entry: replies on standard output, anything printed goes to standard error."""
     replies = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not break the replies
-    _serve(sys.stdin.buffer, replies)
+    _reply_loop(sys.stdin.buffer, replies)

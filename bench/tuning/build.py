@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.common import ROOT, env_path
 from bench.tuning.check import FIELDS, Checker, counts, paraphrase_overlap, read_jsonl, reviewed
-from bench.tuning.corpus import load
+from bench.tuning.corpus import load_articles
 
 OUT = ROOT / "bench" / "data"
 
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--archive", type=Path, default=env_path("RAG_ARCHIVE", "../shared/corpus"))
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    articles = load(args.archive)
+    articles = load_articles(args.archive)
     checker = Checker(articles)
     by_source = {a.source: a for a in articles}
     reviews = {str(r.get("id")): r for r in read_jsonl(args.reviews)}

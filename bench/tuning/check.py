@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import env_path
-from bench.tuning.corpus import Article, flat, load
+from bench.tuning.corpus import Article, flat, load_articles
 from rag.evaluation.grading import grade
 from rag.retrieval.periods import read_period
 
@@ -177,7 +177,7 @@ def main() -> None:
     parser.add_argument("--reviews", nargs="*", type=Path, default=[])
     args = parser.parse_args()
     rows = read_jsonl(args.drafts)
-    checker = Checker(load(args.archive))
+    checker = Checker(load_articles(args.archive))
     reviews = {str(r.get("id")): r for r in read_jsonl(args.reviews)} if args.reviews else {}
     failed = 0
     seen: set[str] = set()

@@ -45,7 +45,7 @@ class Article:
         return out
 
 
-def load(archive: Path) -> list[Article]:
+def load_articles(archive: Path) -> list[Article]:
     site = SiteConfig.load(archive)
     out = []
     for post in read_posts(archive, site):

@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from bench.common import env_path
-from bench.tuning.corpus import Article, load
+from bench.tuning.corpus import Article, load_articles
 from index.text.quantities import quantities
 
 _DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月")
@@ -33,7 +33,7 @@ def fact_score(sentence: str) -> int:
     return 2 * len(quantities(sentence)) + len(_DATE.findall(sentence)) + min(len(_NAME.findall(sentence)), 3)
 
 
-def draw(articles: list[Article], n: int, rng: random.Random, least: int = 12) -> list[Article]:
+def draw_posts(articles: list[Article], n: int, rng: random.Random, least: int = 12) -> list[Article]:
     """`n` posts, per month in proportion to the month's size, at least `least` from each."""
     by_month: dict[str, list[Article]] = defaultdict(list)
     for a in articles:
@@ -90,12 +90,12 @@ def main() -> None:
     parser.add_argument("--first-sheet", type=int, default=1, help="number of the first sheet written")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    articles = load(args.archive)
+    articles = load_articles(args.archive)
     manifest_path = args.out / "manifest.json"
     earlier = json.loads(manifest_path.read_text(encoding="utf-8")) if args.first_sheet > 1 else {"sheets": []}
     taken = {p for sheet in earlier["sheets"] for p in sheet["posts"]}
     pool = [a for a in articles if a.source not in taken and a.post.date.strftime("%Y-%m") >= args.since]
-    picked = draw(pool, args.posts, rng, least=0)
+    picked = draw_posts(pool, args.posts, rng, least=0)
     shared = topics(articles, set())
     names = sorted(shared)
     rng.shuffle(names)

@@ -114,15 +114,15 @@ def holding_sentence(core: str, source: Source) -> str | None:
         if share_supported(core, source.text) < 1.0:
             return None
         return max(sentences, key=lambda s: share_supported(core, s))
-    plain, names = _plain(core), [n.lower() for n in _NAMED.findall(clean(core))]
+    plain, names = _spaceless_unpunctuated(core), [n.lower() for n in _NAMED.findall(clean(core))]
     for sentence in sentences:
-        held = _plain(sentence)
+        held = _spaceless_unpunctuated(sentence)
         if plain in held or (names and all(n in held for n in names)):
             return sentence
     return None
 
 
-def _plain(text: str) -> str:
+def _spaceless_unpunctuated(text: str) -> str:
     return re.sub(r"[\s「」『』（）()、,]", "", clean(text)).lower()
 
 

@@ -91,7 +91,7 @@ DEMONSTRATIONS = (
 )
 
 
-def answer_text(demo: Demonstration, short_first: bool) -> str:
+def demonstration_answer(demo: Demonstration, short_first: bool) -> str:
     """The demonstration's answer in the form the prompt asks for: the short answer, then what it is;
     or one sentence that states it."""
     if not demo.sentence:

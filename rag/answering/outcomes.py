@@ -11,7 +11,7 @@ from rag.answering.evidence import Scorer
 from rag.answering.extractive import extractive_answer, refusal_text
 from rag.answering.passages import KeyPassage
 from rag.answering.prompts import Source
-from rag.answering.spans import answer_text
+from rag.answering.spans import span_answer_text
 from rag.llm.base import Usage
 from rag.types import NO_USAGE, Answer, Mode, Quoted, Related
 
@@ -82,7 +82,7 @@ def span(
 ) -> Answer:  # fmt: skip
     """The span the model picked on its second attempt, with the source sentence that states it."""
     text, j, sentence = picked
-    checked = attribute(answer_text(text, sentence, sources[j].n, lang), sources, scorer,
+    checked = attribute(span_answer_text(text, sentence, sources[j].n, lang), sources, scorer,
                         quoted=[(k.source, k.text) for k in keys])  # fmt: skip
     timings.setdefault("ttft_ms", elapsed_ms(t0))
     timings["total_ms"] = elapsed_ms(t0)

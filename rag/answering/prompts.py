@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from index.text import Lang, nfkc
 from index.text.quantities import with_english_scales
-from rag.answering.demonstrations import DEMONSTRATIONS, answer_text
+from rag.answering.demonstrations import DEMONSTRATIONS, demonstration_answer
 from rag.llm.base import Message
 
 NOT_IN_ARCHIVE = "NOT_IN_ARCHIVE"
@@ -176,6 +176,6 @@ def build_messages(
         for demo in DEMONSTRATIONS:
             lang_of_demo: Lang = "en" if demo.lang == "en" else "ja"
             messages.append(Message("user", user_turn(demo.question, demo.sources, lang_of_demo)))
-            messages.append(Message("assistant", answer_text(demo, short_first)))
+            messages.append(Message("assistant", demonstration_answer(demo, short_first)))
     user = user_turn(question, [(s.date, s.text) for s in sources], lang, context, headers)
     return [*messages, Message("user", user)]

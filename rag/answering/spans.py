@@ -82,7 +82,7 @@ def pick(
     return options[letters.index(letter)] if letter and letter in letters else None
 
 
-def answer_text(span: str, sentence: str, n: int, lang: Lang) -> str:
+def span_answer_text(span: str, sentence: str, n: int, lang: Lang) -> str:
     """The picked span, then the sentence that states it; both cite the source."""
     if lang == "en":
         return f"{span} [{n}]. The archive (in Japanese) says: {sentence.rstrip('。')} [{n}]."

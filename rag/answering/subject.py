@@ -55,7 +55,7 @@ def periods(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _same(a: str, b: str) -> bool:
+def _contains_either(a: str, b: str) -> bool:
     a, b = a.casefold(), b.casefold()
     return a in b or b in a
 
@@ -93,7 +93,7 @@ class SubjectGuard:
                 # figure is someone else's (a sentence naming both may be comparing them, or owner and brand).
                 before = [n for _, n in entities(text[:at], self.morphemes)]
                 named = {n for _, n in entities(text, self.morphemes)}
-                if self.names and before and not any(_same(n, x) for n in self.names for x in named):
+                if self.names and before and not any(_contains_either(n, x) for n in self.names for x in named):
                     return f"{q.value:g} is said of {before[-1]}, not of {', '.join(self.names)}"
                 stated = [p for _, p in periods(text[:at])]
                 if stated and _period_clash(self.periods, stated[-1]):

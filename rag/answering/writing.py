@@ -100,7 +100,7 @@ class Writer:
             return None
         confident = bool(b.keys) and b.relevance >= SPAN_RELEVANCE
         if NOT_IN_ARCHIVE in text:
-            if cfg.span_fallback and confident and (picked := self._pick(messages, text, b)):
+            if cfg.span_fallback and confident and (picked := self._pick_span(messages, text, b)):
                 return outcomes.span(picked, b.sources, self.scorer, b.lang, timings, t0, b.keys, usage)
             return outcomes.fallback(b.question, b.sources, self.scorer, b.lang, timings, t0, b.keys, usage,
                                      b.related, "refused")  # fmt: skip
@@ -109,7 +109,7 @@ class Writer:
         if checker.cited == 0:
             reason = outcomes.nothing_kept(checker, checked)
             attempt = cfg.span_fallback and confident and reason != "echo"
-            if attempt and (picked := self._pick(messages, text, b)):
+            if attempt and (picked := self._pick_span(messages, text, b)):
                 return outcomes.span(picked, b.sources, self.scorer, b.lang, timings, t0, b.keys, usage)
             return outcomes.fallback(b.question, b.sources, self.scorer, b.lang, timings, t0, b.keys, usage,
                                      b.related, reason, checked)  # fmt: skip
@@ -117,7 +117,7 @@ class Writer:
         passages = outcomes.quoted(b.keys, b.sources)
         return outcomes.answer(_shown(checked, english), "generative", b.lang, timings, usage, [], passages)
 
-    def _pick(self, messages: list[Message], reply: str, b: Brief) -> tuple[str, int, str] | None:
+    def _pick_span(self, messages: list[Message], reply: str, b: Brief) -> tuple[str, int, str] | None:
         """The span the model picks after refusing evidence the key passage vouches for (spans.py)."""
         options = spans.choices(b.question, b.sources, b.keys[0].source if b.keys else None)
         limits = self.config.limits()

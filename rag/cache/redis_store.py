@@ -44,7 +44,7 @@ class RedisAnswerCache:
         kw = self.r.connection_pool.connection_kwargs
         return f"redis {kw.get('host', '?')}:{kw.get('port', '?')}"
 
-    def _entry(self, version: str, key: str) -> str:
+    def _entry_key(self, version: str, key: str) -> str:
         return f"{self.p}e:{version}:{key}"
 
     def _touch(self, name: str, now: float) -> None:
@@ -53,12 +53,12 @@ class RedisAnswerCache:
     def get(self, key: str, version: str) -> CachedAnswer | None:
         def work() -> CachedAnswer | None:
             now = self._clock()
-            name = self._entry(version, key)
+            name = self._entry_key(version, key)
             payload, created = self.r.hmget(name, ["payload", "created"])
             if payload is None or created is None or float(created) < now - self.max_age_s:
                 return None
             self._touch(name, now)
-            return CachedAnswer(payload=_text(payload), created=float(created), similarity=1.0)
+            return CachedAnswer(payload=_decoded(payload), created=float(created), similarity=1.0)
 
         return self._run("get", None, work)
 
@@ -70,12 +70,12 @@ class RedisAnswerCache:
 
         def work() -> CachedAnswer | None:
             now = self._clock()
-            names = sorted(_text(n) for n in self.r.smembers(f"{self.p}ev:{version}:{evidence}"))
+            names = sorted(_decoded(n) for n in self.r.smembers(f"{self.p}ev:{version}:{evidence}"))
             pipe = self.r.pipeline()
             for name in names:
                 pipe.hmget(name, ["payload", "created", "vector"])
             rows = [
-                (name, _text(row[0]), float(row[1]), np.frombuffer(row[2], dtype=np.float32))
+                (name, _decoded(row[0]), float(row[1]), np.frombuffer(row[2], dtype=np.float32))
                 for name, row in zip(names, pipe.execute(), strict=True)
                 if row[0] is not None and row[2] and float(row[1]) >= now - self.max_age_s
                 and len(row[2]) == query.size * 4  # vectors of another embedder never compare
@@ -93,7 +93,7 @@ class RedisAnswerCache:
     def put(self, key: str, version: str, payload: str, vector: np.ndarray | None = None, evidence: str = "") -> None:
         def work() -> None:
             now = self._clock()
-            name = self._entry(version, key)
+            name = self._entry_key(version, key)
             fields: dict[str, str | bytes | float] = {"payload": payload, "created": now, "evidence": evidence}
             if vector is not None:
                 fields["vector"] = np.asarray(vector, dtype=np.float32).ravel().tobytes()
@@ -109,10 +109,10 @@ class RedisAnswerCache:
                 pipe.expire(f"{self.p}ev:{version}:{evidence}", ttl)
             pipe.execute()
             too_old = self.r.zrangebyscore(f"{self.p}created", "-inf", f"({now - self.max_age_s}")
-            self._drop([_text(n) for n in too_old])
+            self._drop([_decoded(n) for n in too_old])
             excess = int(self.r.zcard(f"{self.p}used")) - self.max_entries
             if excess > 0:
-                self._drop([_text(n) for n in self.r.zrange(f"{self.p}used", 0, excess - 1)])
+                self._drop([_decoded(n) for n in self.r.zrange(f"{self.p}used", 0, excess - 1)])
 
         self._run("put", None, work)
 
@@ -128,11 +128,11 @@ class RedisAnswerCache:
     def keep_only(self, version: str) -> int:
         def work() -> int:
             mine = f"{self.p}e:{version}:"
-            entries = (_text(n) for n in self.r.scan_iter(match=f"{self.p}e:*", count=500))
+            entries = (_decoded(n) for n in self.r.scan_iter(match=f"{self.p}e:*", count=500))
             others = [n for n in entries if not n.startswith(mine)]
             gone = self._drop(others)
             for ev in self.r.scan_iter(match=f"{self.p}ev:*", count=500):
-                if not _text(ev).startswith(f"{self.p}ev:{version}:"):
+                if not _decoded(ev).startswith(f"{self.p}ev:{version}:"):
                     self.r.delete(ev)
             return gone
 
@@ -145,5 +145,5 @@ class RedisAnswerCache:
         self.r.close()
 
 
-def _text(value: object) -> str:
+def _decoded(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)

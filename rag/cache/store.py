@@ -83,7 +83,7 @@ def nearest(stored: np.ndarray, query: np.ndarray) -> tuple[int, float]:
 
 
 @contextlib.contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[None]:
+def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     # IMMEDIATE takes the write lock up front (waiting out the busy timeout); a deferred transaction
     # that read first can fail at once with "database is locked" when another process wrote meanwhile.
     conn.execute("BEGIN IMMEDIATE")
@@ -180,13 +180,13 @@ class AnswerCache:
                     os.replace(f"{self.path}{suffix}", f"{self.path}.corrupt{suffix}")
 
     def _connect(self) -> sqlite3.Connection:
-        # We open transactions ourselves (see _write); the instance lock makes sharing across threads safe.
+        # We open transactions ourselves (see _write_transaction); the instance lock makes sharing across threads safe.
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         try:
             _wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")  # a power cut may lose the last answers, not the file
             conn.execute("PRAGMA journal_size_limit = 4194304")  # else the WAL keeps its high-water size
-            with _write(conn):
+            with _write_transaction(conn):
                 found = conn.execute("PRAGMA user_version").fetchone()[0]
                 if found > SCHEMA_VERSION:
                     # Written by a newer release: we cannot read it, and it is only a cache.
@@ -276,7 +276,7 @@ class AnswerCache:
 
         def work(conn: sqlite3.Connection) -> None:
             now = self._clock()
-            with _write(conn):
+            with _write_transaction(conn):
                 conn.execute(
                     "INSERT OR REPLACE INTO answers (key, version, payload, created, used, evidence, vector) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -297,7 +297,7 @@ class AnswerCache:
         """Delete every entry of any other index version; returns how many were deleted."""
 
         def work(conn: sqlite3.Connection) -> int:
-            with _write(conn):
+            with _write_transaction(conn):
                 return conn.execute("DELETE FROM answers WHERE version != ?", (version,)).rowcount
 
         return self._run("keep_only", 0, work)

@@ -16,7 +16,6 @@ from rag.desk.escaping import csv_cell, safe_url
 from rag.settings import Settings
 
 if TYPE_CHECKING:
-    from rag.desk.questionlog import QuestionLog
     from rag.retrieval.filters import Filters
 
 T = TypeVar("T")
@@ -55,7 +54,7 @@ def _bar(items: Iterable[T], total: int, what: str) -> Iterable[T]:
     return tqdm(items, total=total, desc=what, unit="post", leave=False)
 
 
-def _write(path: Path, text: str) -> None:
+def _write_file(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path}", file=sys.stderr)
@@ -72,18 +71,12 @@ def _research(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(research_json(result), ensure_ascii=False))
     if args.md:
-        _write(args.md, markdown(result))
+        _write_file(args.md, markdown(result))
     if args.html:
-        _write(args.html, html(result))
+        _write_file(args.html, html(result))
     if not (args.json or args.md or args.html):
         print(markdown(result))
     return 0
-
-
-def _log(settings: Settings) -> QuestionLog:
-    from rag.desk.questionlog import QuestionLog, database_url
-
-    return QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)
 
 
 def _since(day: date | None) -> datetime | None:
@@ -92,23 +85,25 @@ def _since(day: date | None) -> datetime | None:
 
 def _gaps(args: argparse.Namespace, settings: Settings) -> int:
     from rag.desk.gaps import gap_clusters, gaps_json, gaps_markdown
-    from rag.desk.questionlog import unanswered
+    from rag.desk.questionlog import open_question_log, unanswered
     from rag.retrieval.engine import Engine
 
-    wanted = unanswered(_log(settings).entries(since=_since(args.since)))
+    wanted = unanswered(open_question_log(settings).entries(since=_since(args.since)))
     engine = Engine(settings, index=args.index)
     clusters = gap_clusters(wanted, engine, settings.gap_similarity)
     if args.json:
         print(json.dumps(gaps_json(clusters), ensure_ascii=False))
     if args.md:
-        _write(args.md, gaps_markdown(clusters))
+        _write_file(args.md, gaps_markdown(clusters))
     if not (args.json or args.md):
         print(gaps_markdown(clusters))
     return 0
 
 
 def _feedback(args: argparse.Namespace, settings: Settings) -> int:
-    rated = _log(settings).entries(since=_since(args.since), rated_only=True)
+    from rag.desk.questionlog import open_question_log
+
+    rated = open_question_log(settings).entries(since=_since(args.since), rated_only=True)
     out = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else sys.stdout  # noqa: SIM115
     try:
         writer = csv.writer(out)

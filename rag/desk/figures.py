@@ -187,7 +187,7 @@ def readings(sentence: str, tokenizer: JapaneseTokenizer, title_subject: str = "
     morphs = tokenizer.morphemes(text)
     starts = _offsets(morphs)
     out: list[tuple[Reading, int]] = []  # each reading and where its text ends
-    for reading, (start, end) in _read(text, morphs, starts, found):
+    for reading, (start, end) in _readings(text, morphs, starts, found):
         if out and reading.unit == out[-1][0].unit and joins_range(text[out[-1][1] : start]):
             low = out[-1][0]  # 「3兆ドルから4兆ドル」: one range, not two figures
             out[-1] = (replace(low, text=text[text.find(low.text) : end], high=reading.value), end)
@@ -197,7 +197,7 @@ def readings(sentence: str, tokenizer: JapaneseTokenizer, title_subject: str = "
     return [r for r, _ in out]
 
 
-def _read(
+def _readings(
     text: str, morphs: list[tuple[str, str, str]], starts: list[int], found: list[tuple[re.Match[str], Quantity]]
 ) -> list[tuple[Reading, tuple[int, int]]]:
     bounds = [

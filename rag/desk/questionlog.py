@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import sqlalchemy as sa
@@ -19,6 +19,9 @@ from sqlalchemy.engine import Engine
 
 from index.errors import ArchiveQAError
 from rag.types import Answer
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
 
 Rating = Literal["up", "down"]
 SCHEMA_VERSION = 2
@@ -195,13 +198,13 @@ class QuestionLog:
             query = query.where(questions.c.asked_at >= since)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(questions.c.asked_at)).mappings().all()
-        return [_entry(r) for r in rows]
+        return [_logged_question(r) for r in rows]
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def _entry(row: Any) -> LoggedQuestion:
+def _logged_question(row: Any) -> LoggedQuestion:
     asked = row["asked_at"]
     if asked.tzinfo is None:  # SQLite hands back naive datetimes; we store UTC
         asked = asked.replace(tzinfo=UTC)
@@ -219,3 +222,8 @@ def _now() -> datetime:
 def unanswered(entries: Sequence[LoggedQuestion]) -> list[LoggedQuestion]:
     """What readers asked that the archive could not answer: refusals and answers rated down."""
     return [e for e in entries if e.refused or e.rating == "down"]
+
+
+def open_question_log(settings: Settings) -> QuestionLog:
+    """The log the settings name (RAG_DATABASE_URL, else SQLite in the data folder), keeping RAG_LOG_DAYS."""
+    return QuestionLog(database_url(settings.database_url, settings.data_dir), settings.log_days)

@@ -48,7 +48,7 @@ def topic_terms(topic: str, tokenizer: JapaneseTokenizer) -> list[str]:
     return sorted(words, key=len, reverse=True)
 
 
-def _plain(text: str) -> str:
+def _nfkc_lower(text: str) -> str:
     return nfkc(text).lower()
 
 
@@ -59,7 +59,7 @@ def relevant(hits: Iterable[Hit], texts: dict[str, str], terms: list[str]) -> li
     hits = list(hits)
     if not terms:
         return hits
-    named = [h for h in hits if any(t in _plain(h.title + texts.get(h.source, "")) for t in terms)]
+    named = [h for h in hits if any(t in _nfkc_lower(h.title + texts.get(h.source, "")) for t in terms)]
     return named or hits
 
 
@@ -69,10 +69,10 @@ def figures_of(
     """Figures in sentences near the topic: the sentence, or the one before it, names a topic term
     (the post's title counts as naming it for its opening sentence)."""
     out: list[Figure] = []
-    previous = _plain(hit.title)
+    previous = _nfkc_lower(hit.title)
     owner = title_subject(hit.title, tokenizer.morphemes)  # who 「同社」 is
     for sentence in sentences:
-        plain = _plain(sentence)
+        plain = _nfkc_lower(sentence)
         near = not terms or any(t in plain or t in previous for t in terms)
         previous = plain
         if not near or not any(c.isdigit() for c in plain):
@@ -127,18 +127,14 @@ def disagreements(figures: list[Figure], days: int = DISAGREE_DAYS) -> list[Meas
 
 def disagree(a: Figure, b: Figure, days: int = DISAGREE_DAYS) -> bool:
     """Do two figures of the same measure, subject and scope state different values for the same period?"""
-    if not same_period(a.period, _day(a.date), b.period, _day(b.date), days):
+    if not same_period(a.period, _iso_day(a.date), b.period, _iso_day(b.date), days):
         return False
     span_a = (a.value, a.high if a.high is not None else a.value, a.precision, a.approximate)
     span_b = (b.value, b.high if b.high is not None else b.value, b.precision, b.approximate)
     return differ(span_a, span_b)
 
 
-def _same(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
-
-
-def _day(text: str) -> date:
+def _iso_day(text: str) -> date:
     return date.fromisoformat(text[:10])
 
 

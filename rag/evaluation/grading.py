@@ -33,7 +33,7 @@ def numbers(text: str, mantissas: bool = False) -> set[float]:
     return values
 
 
-def _plain(text: str) -> str:
+def _spaceless_unquoted(text: str) -> str:
     return re.sub(r"[\s「」『』]", "", normalize(text)).lower()
 
 
@@ -72,6 +72,6 @@ def grade(answer: str, gold: str) -> Grade:
     elif wanted:
         correct = named * 2 >= len(wanted)
     else:  # before 2026-12-02 such a gold answer was never matched: 80 of the 200 JaQuAD questions
-        span = _plain(main)
-        correct = bool(span) and span in _plain(answer)
+        span = _spaceless_unquoted(main)
+        correct = bool(span) and span in _spaceless_unquoted(answer)
     return Grade(correct, found, len(need), named, len(wanted))

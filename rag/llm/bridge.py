@@ -25,7 +25,7 @@ class Bridge(Generic[T]):
         self.stop = threading.Event()
         self._items: queue.Queue[T | BaseException | _End] = queue.Queue()
         self._wake: Callable[[], None] | None = None  # set by an async consumer
-        self._thread = threading.Thread(target=self._run, args=(produce,), name=name, daemon=True)
+        self._thread = threading.Thread(target=self._produce, args=(produce,), name=name, daemon=True)
         self._thread.start()
 
     def _put(self, item: T | BaseException | _End) -> None:
@@ -34,7 +34,7 @@ class Bridge(Generic[T]):
         if wake is not None:
             wake()
 
-    def _run(self, produce: Callable[[threading.Event], Iterable[T]]) -> None:
+    def _produce(self, produce: Callable[[threading.Event], Iterable[T]]) -> None:
         try:
             for item in produce(self.stop):
                 self._put(item)

@@ -43,7 +43,7 @@ class UpstreamPool:
         self._clock = clock
         self._lock = threading.Lock()
 
-    def _pick(self, tried: set[int]) -> int | None:
+    def _pick_upstream(self, tried: set[int]) -> int | None:
         now = self._clock()
         with self._lock:
             order = [i for i in range(len(self.upstreams)) if i not in tried]
@@ -75,7 +75,7 @@ class UpstreamPool:
         tried: set[int] = set()
         last: Exception | None = None
         for _attempt in range(2):  # once, and once more elsewhere
-            i = self._pick(tried)
+            i = self._pick_upstream(tried)
             if i is None:
                 break
             tried.add(i)
