@@ -57,7 +57,7 @@ PROBES: dict[str, Probe] = {
     "embed_int8": Probe(False, embedder),  # and the embedder honours it: the tests at the end
     "embed_max_seq_length": Probe(256, embedder),
     "threads": Probe(97, options),
-    "max_post_bytes": Probe(4096, service(lambda svc: svc.ingester.options)),
+    "max_post_bytes": Probe(4096, service(lambda svc: svc.ingester.settings.ingest_options())),
     "post_seconds": Probe(0.0, ingest),
     "chunk_min_chars": Probe(300, ingest),
     "chunk_max_chars": Probe(700, ingest),
