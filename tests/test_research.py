@@ -14,8 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from index.sparse import JapaneseTokenizer
 from rag.desk.report import html, markdown
-from rag.desk.research import Research, research
+from rag.desk.research import Research, research, topic_terms
 from rag.retrieval.engine import Engine
 from rag.retrieval.filters import Filters
 from rag.settings import Settings
@@ -152,3 +153,8 @@ def test_post_research_returns_the_same_json_as_the_cli(client: TestClient, inde
 def test_a_malformed_research_request_is_a_422(client: TestClient, body: dict[str, Any], field: str) -> None:
     r = client.post("/v1/research", json=body)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == field
+
+
+def test_a_latin_name_is_looked_for_as_written_not_as_its_katakana_reading() -> None:
+    terms = topic_terms("Gemini", JapaneseTokenizer())  # the search tokens spell it ジェミニ
+    assert any(t in "geminiの月間利用者は3億人に達した。" for t in terms)

@@ -43,8 +43,14 @@ class Research:
 
 
 def topic_terms(topic: str, tokenizer: JapaneseTokenizer) -> list[str]:
-    """The topic's content words, as they can be found in normalized text."""
+    """The topic's content words as a post may write them: the tokens search indexes, and the nouns as
+    written, since the tokens spell some Latin names in katakana (Gemini → ジェミニ) that posts never use."""
     words = {t for t in tokenizer(topic) if len(t) > 1 or not t.isascii()}
+    words |= {
+        _nfkc_lower(surface)
+        for surface, pos, kind in tokenizer.morphemes(topic)
+        if pos == "名詞" and kind != "数詞" and (len(surface) > 1 or not surface.isascii())
+    }
     return sorted(words, key=len, reverse=True)
 
 
