@@ -137,3 +137,22 @@ def slowest(pattern: re.Pattern[str], give_up_s: float = 10.0) -> tuple[str, flo
     finally:
         child.kill()
         child.join()
+
+
+def hostile_post(body: str, title: str = "題") -> bytes:
+    """A post file of this body, dated and titled like the archive's."""
+    return f'---\ntitle: "{title}"\ndate: 2025-09-01 10:00:00 +0900\n---\n{body}\n'.encode()
+
+
+# Post bodies that stalled `rag ingest` before its patterns were rewritten (issue 18).
+HOSTILE_BODIES = {
+    "heading-of-spaces.md": "#" + " " * 5000 + "x",
+    "spaces-between-letters.md": "a" + " " * 600_000 + "b",
+    "liquid-openers.md": "{%" * 40_000,
+    "brackets.md": "[" * 40_000,
+    "figures-line.md": "1円 " * 75_000,
+    "links.md": "[a](" * 30_000,
+    "dashes.md": "-" * 100_000 + "END",
+    "emphasis.md": "**a" * 40_000,
+    "attributes.md": "{:" * 40_000,
+}

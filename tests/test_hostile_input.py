@@ -15,7 +15,7 @@ from index.reading import PostReader, PostTooSlow
 from index.sparse import JapaneseTokenizer
 from rag.answering.prompts import REMOVED, quote
 from rag.desk.figures import readings
-from tests.hostile import LIMIT_S, project_patterns, slowest
+from tests.hostile import HOSTILE_BODIES, LIMIT_S, hostile_post, project_patterns, slowest
 from tests.options import chunking_config
 
 PATTERNS = project_patterns()
@@ -35,46 +35,29 @@ def test_a_pattern_returns_within_half_a_second_on_100k_hostile_characters(where
     assert seconds < LIMIT_S, f"{where} took {seconds:.2f} s on {label}: {PATTERNS[where].pattern[:120]!r}"
 
 
-def _post(body: str, title: str = "題") -> bytes:
-    return f'---\ntitle: "{title}"\ndate: 2025-09-01 10:00:00 +0900\n---\n{body}\n'.encode()
-
-
-HOSTILE_BODIES = {
-    "heading-of-spaces.md": "#" + " " * 5000 + "x",
-    "spaces-between-letters.md": "a" + " " * 600_000 + "b",
-    "liquid-openers.md": "{%" * 40_000,
-    "brackets.md": "[" * 40_000,
-    "figures-line.md": "1円 " * 75_000,
-    "links.md": "[a](" * 30_000,
-    "dashes.md": "-" * 100_000 + "END",
-    "emphasis.md": "**a" * 40_000,
-    "attributes.md": "{:" * 40_000,
-}
-
-
 @pytest.mark.timeout(120)
 def test_hostile_posts_are_read_in_linear_time(tmp_path: Path) -> None:
     reader = PostReader(SiteConfig(), chunking_config(), seconds=30.0)
     with reader:
         for name, body in HOSTILE_BODIES.items():
             started = time.perf_counter()
-            read = reader.read(name, _post(body))
+            read = reader.read(name, hostile_post(body))
             assert read.post.source == name and time.perf_counter() - started < 10, name
 
 
 def test_a_post_over_its_time_budget_is_skipped_naming_the_reason() -> None:
-    long_post = _post("これは長い記事の一文です。\n\n" * 60_000)  # 1.6 MB: far more than 20 ms of reading
+    long_post = hostile_post("これは長い記事の一文です。\n\n" * 60_000)  # 1.6 MB: far more than 20 ms of reading
     with PostReader(SiteConfig(), chunking_config(), seconds=0.02) as reader:
         with pytest.raises(PostTooSlow, match="RAG_POST_SECONDS"):
             reader.read("slow.md", long_post)
         reader.seconds = 30.0
-        again = reader.read("good.md", _post("本文です。"))  # a fresh child takes the next post
+        again = reader.read("good.md", hostile_post("本文です。"))  # a fresh child takes the next post
         assert again.post.title == "題" and again.chunks
 
 
 def test_a_long_title_and_line_are_cut_with_a_note() -> None:
     with PostReader(SiteConfig(), chunking_config(), seconds=30.0) as reader:
-        read = reader.read("long.md", _post("x" * 70_000, title="t" * 1000))
+        read = reader.read("long.md", hostile_post("x" * 70_000, title="t" * 1000))
     assert len(read.post.title) == 300 and any("title" in n for n in read.notes)
     assert any("line" in n for n in read.notes)
 
