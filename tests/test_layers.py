@@ -39,3 +39,11 @@ def test_no_module_of_the_api_imports_the_index() -> None:
 def test_no_module_of_rag_imports_the_api() -> None:
     assert imported("rag"), "no rag modules found"
     assert reaching("rag", "api") == {}
+
+
+def test_the_desk_imports_no_answering_cache_or_cli() -> None:
+    """rag/desk/__init__.py's rule: the answer path uses the desk's disagreement rule, never the reverse."""
+    assert imported("rag/desk"), "no desk modules found"
+    assert {t: reaching("rag/desk", t) for t in ("rag.answering", "rag.cache", "rag.cli")} == {
+        "rag.answering": {}, "rag.cache": {}, "rag.cli": {}
+    }  # fmt: skip

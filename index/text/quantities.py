@@ -1,6 +1,7 @@
 """Numbers as quantities: a value with its scale (万, 億, 兆, thousand, million, billion, trillion) and,
 where written, its unit (%, 円, ドル, mm², …). The citation check compares these, not digits, so
-「10億ドル」 written as "10 billion dollars" is not supported by its source, and neither are mm² as m²."""
+「10億ドル」 written as "10 billion dollars" is not supported by its source, and neither are mm² as m²;
+and the periods a text states its figures for (2025年第3四半期 → 2025Q3)."""
 
 from __future__ import annotations
 
@@ -110,3 +111,23 @@ def with_english_scales(text: str) -> str:
     return re.sub(
         r"(?<![\d.,])\d+(?:[.,]\d+)*\s*[兆億万](?:\s*\d+(?:[.,]\d+)*\s*[億万])?(?:円|ドル|ユーロ)?", annotate, text
     )
+
+
+# The periods a text states a figure for, as the answer's subject guard and the desk's figures read them.
+_PERIOD = re.compile(
+    r"(?P<year>(?:19|20)\d{2})\s*(?:年度?|FY)?\s*(?:(?:第\s*)?(?P<quarter>[1-4])\s*四半期|(?P<half>上半期|下半期))?|"
+    r"FY\s*(?P<fy>(?:19|20)?\d{2})|(?:第\s*)?(?P<q_only>[1-4])\s*四半期|\bQ(?P<q>[1-4])\b",
+    re.I,
+)
+
+
+def periods(text: str) -> list[tuple[int, str]]:
+    """(offset, period) for years, fiscal years, quarters and halves: 2025年第3四半期 → 2025Q3."""
+    out = []
+    for m in _PERIOD.finditer(normalize(text)):
+        year = m.group("year") or (("20" + m.group("fy")[-2:]) if m.group("fy") else "")
+        quarter = m.group("quarter") or m.group("q_only") or m.group("q")
+        part = f"Q{quarter}" if quarter else {"上半期": "H1", "下半期": "H2"}.get(m.group("half") or "", "")
+        if year or part:
+            out.append((m.start(), year + part))
+    return out

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from index.text import split_sentences
-from index.text.quantities import normalize, spans
+from index.text.quantities import normalize, periods, spans
 
 Morphemes = Callable[[str], list[tuple[str, str, str]]]
 # Latin words that name a kind of thing, not a company or product.
@@ -19,11 +19,6 @@ _GENERIC = set(
     "b2b b2c kpi sdk cloud data model app web the and of for".split()
 )
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9.&\-]*[A-Za-z0-9]|[A-Za-z]")
-_PERIOD = re.compile(
-    r"(?P<year>(?:19|20)\d{2})\s*(?:年度?|FY)?\s*(?:(?:第\s*)?(?P<quarter>[1-4])\s*四半期|(?P<half>上半期|下半期))?|"
-    r"FY\s*(?P<fy>(?:19|20)?\d{2})|(?:第\s*)?(?P<q_only>[1-4])\s*四半期|\bQ(?P<q>[1-4])\b",
-    re.I,
-)
 
 
 def entities(text: str, morphemes: Morphemes) -> list[tuple[int, str]]:
@@ -41,18 +36,6 @@ def entities(text: str, morphemes: Morphemes) -> list[tuple[int, str]]:
         if m.group(0).lower() not in _GENERIC and len(m.group(0)) > 1 and all(m.start() != s for s, _ in found):
             found.append((m.start(), m.group(0)))
     return sorted(found)
-
-
-def periods(text: str) -> list[tuple[int, str]]:
-    """(offset, period) for years, fiscal years, quarters and halves: 2025年第3四半期 → 2025Q3."""
-    out = []
-    for m in _PERIOD.finditer(normalize(text)):
-        year = m.group("year") or (("20" + m.group("fy")[-2:]) if m.group("fy") else "")
-        quarter = m.group("quarter") or m.group("q_only") or m.group("q")
-        part = f"Q{quarter}" if quarter else {"上半期": "H1", "下半期": "H2"}.get(m.group("half") or "", "")
-        if year or part:
-            out.append((m.start(), year + part))
-    return out
 
 
 def _contains_either(a: str, b: str) -> bool:

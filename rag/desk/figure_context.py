@@ -12,8 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from index.text.quantities import normalize
-from rag.answering.subject import periods
+from index.text.quantities import normalize, periods
 
 Morphemes = list[tuple[str, str, str]]
 
