@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     relevance_threshold: float | None = Field(
         None, ge=0, le=1, description="flag 'not in archive' below this probability (default: calibrated)"
     )
+    # calibrated on Japanese questions, whose BM25 evidence a question with no Japanese in it never has
+    relevance_threshold_en: float | None = Field(
+        None, ge=0, le=1, description="the same for questions with no Japanese (default: as RAG_RELEVANCE_THRESHOLD)"
+    )
 
     # the language model
     llm_backend: str = Field("auto", description="auto | llama.cpp | openai | none (extractive answers only)")

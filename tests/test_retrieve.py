@@ -195,3 +195,15 @@ def test_without_a_model_for_the_embedder_nothing_is_flagged(engine: Engine, tmp
         model = RelevanceModel.load("fake:64", path=path)
         p = model.probability(engine.retriever.search("火星の天気", 5))
         assert p == 1.0 and not model.flags(p)
+
+
+def test_a_question_with_no_japanese_is_judged_by_the_english_threshold(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strict = RelevanceModel.load("fake:64", threshold=0.99, path=stored_model(tmp_path))
+    monkeypatch.setattr(engine, "relevance", strict)
+    monkeypatch.setattr(engine, "english_threshold", None)  # as RAG_RELEVANCE_THRESHOLD: both flagged
+    assert engine.search("What did quantization change?").not_in_archive
+    monkeypatch.setattr(engine, "english_threshold", 0.0)  # RAG_RELEVANCE_THRESHOLD_EN=0
+    assert engine.search("量子化の効果").not_in_archive
+    assert not engine.search("What did quantization change?").not_in_archive

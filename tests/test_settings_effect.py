@@ -75,6 +75,7 @@ PROBES: dict[str, Probe] = {
     "reranker": Probe("a-cross-encoder", engine(lambda e: e.reranker)),
     "reranker_depth": Probe(5, engine(lambda e: e.reranker), {"reranker": "a-cross-encoder"}),
     "relevance_threshold": Probe(0.123, engine(lambda e: e.relevance.threshold)),
+    "relevance_threshold_en": Probe(0.321, engine(lambda e: e.english_threshold)),
     "llm_backend": Probe("none", service(lambda svc: type(svc.llm).__name__)),
     "llm_gguf": Probe(Path("other.gguf"), llm),
     "llm_url": Probe("http://127.0.0.1:9", llm),

@@ -11,6 +11,7 @@ from index.docstore import PostMeta, StoredChunk
 from index.embedding import Embedder, load_embedder
 from index.sparse import JapaneseTokenizer
 from index.store import IndexFolder
+from index.text import language_of
 from rag.retrieval.filters import Filters
 from rag.retrieval.relevance import RelevanceModel
 from rag.retrieval.retriever import Retriever, SearchResult
@@ -40,6 +41,7 @@ class Engine:
         self.tokenize = JapaneseTokenizer()
         self.config = settings.retrieval_config()
         self.relevance = RelevanceModel.load(self.embedder.name, settings.relevance_threshold)
+        self.english_threshold = settings.relevance_threshold_en  # None: the relevance model's own
         self._lock = threading.Lock()
         self.retriever = Retriever.open(self.index_root, self.embedder, self.tokenize, self.config)
         self.reranker = None
@@ -97,4 +99,6 @@ class Engine:
             result = self.retriever.search(query, max(k, self.reranker.depth), filters, sparse_extra)
             result = replace(result, hits=self.reranker.rerank(query, result.hits)[:k])
         p = self.relevance.probability(result)
+        if self.english_threshold is not None and language_of(query) == "en":
+            return Search(result, p, p < self.english_threshold)
         return Search(result, p, self.relevance.flags(p))
