@@ -84,12 +84,13 @@ def test_the_model_saying_not_in_archive_becomes_a_refusal_without_citations(eng
 def test_retrieval_that_finds_nothing_relevant_refuses_without_asking_the_model(engine: Engine) -> None:
     llm = scripted_llm("fake:quote")
     calls = len(llm.prompts)
-    original = engine.relevance
+    original = engine.relevance, engine.english_threshold
     engine.relevance = RelevanceModel(weights=(0.0, 0.0, 0.0, 0.0), bias=-5.0, threshold=0.5)
+    engine.english_threshold = None  # RAG_RELEVANCE_THRESHOLD_EN unset: English questions judged like Japanese
     try:
         answer = answerer(engine).ask("What did the blog say about Mars colonies?")
     finally:
-        engine.relevance = original
+        engine.relevance, engine.english_threshold = original
     assert answer.refused and answer.answer.startswith("The archive has no post that answers this question.")
     assert answer.related and not answer.citations
     assert len(llm.prompts) == calls
