@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,16 @@ def test_no_passage_is_shown_when_no_sentence_supports_the_question(engine: Engi
 
 
 def test_when_the_model_refuses_the_shown_passage_is_the_answer(engine: Engine) -> None:
-    answer = Answerer(engine, fresh_llm("refuse"), DEFAULTS).ask(QUESTION)
+    no_span_attempt = replace(DEFAULTS, span_fallback=False)  # with it, the span it picks is the answer
+    answer = Answerer(engine, fresh_llm("refuse"), no_span_attempt).ask(QUESTION)
     assert answer.mode == "extractive" and answer.fallback == "refused" and not answer.refused
     assert answer.passages and answer.passages[0].text.rstrip("。") in answer.answer
+
+
+def test_when_the_model_refuses_a_confident_passage_a_span_attempt_answers(engine: Engine) -> None:
+    answer = Answerer(engine, fresh_llm("refuse"), replace(DEFAULTS, span_fallback=True)).ask(QUESTION)
+    assert answer.mode == "extractive" and answer.fallback == "span" and not answer.refused
+    assert answer.citations and answer.answer
 
 
 def _hold_the_model(answerer: Answerer, question: str = QUESTION) -> threading.Thread:

@@ -41,12 +41,15 @@ def test_killing_one_llm_server_while_readers_wait_costs_none_of_them_an_error(
         f"http://127.0.0.1:{p.args[p.args.index('--port') + 1]}"
         for p in two_llm_servers  # type: ignore[union-attr]
     )
-    # one client stands in for three readers, so the per-caller share of the queue is off
+    # one client stands in for three readers, so the per-caller share of the queue is off; one model call
+    # per reader (no warm-up of the demonstrations at start, no span attempt after a refusal), so the alive
+    # server's count is the readers'
     env = {"RAG_INDEX_DIR": str(index), "RAG_EMBEDDING_MODEL": "fake:64", "RAG_LLM_BACKEND": "openai",
            "RAG_LLM_URL": urls, "RAG_LLM_SLOTS": "1", "RAG_CACHE_ENABLED": "false", "RAG_RATE_LIMIT_PER_MINUTE": "0",
            "RAG_ANSWER_CHARS_PER_SOURCE": "60", "RAG_ANSWER_MAX_TOKENS": "24", "RAG_LLM_FIRST_TOKEN_S": "300",
            "RAG_LLM_TOTAL_S": "600", "RAG_LLM_QUEUE_S": "600", "RAG_ADMIN_KEYS": "operator-key",
-           "RAG_QUEUE_PER_CALLER": "0"}  # fmt: skip
+           "RAG_QUEUE_PER_CALLER": "0", "RAG_ANSWER_SPAN_FALLBACK": "false",
+           "RAG_ANSWER_DEMONSTRATIONS": "false"}  # fmt: skip
     operator = {"Authorization": "Bearer operator-key"}  # upstream states are an operator's view
     with rag_server(env, fakes=True) as base, httpx.Client(base_url=base, timeout=900, headers=operator) as client:
         with ThreadPoolExecutor(len(QUESTIONS)) as pool:
