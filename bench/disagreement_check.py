@@ -77,7 +77,7 @@ def main() -> None:
     right = sum(1 for v in judged if v["correct"])
     report["hand_check"] = {"judged": len(judged), "correct": right,
                             "precision": round(right / len(judged), 3) if judged else None,
-                            "verdicts": str(args.verdicts.relative_to(ROOT))}  # fmt: skip
+                            "verdicts": str(args.verdicts.resolve().relative_to(ROOT))}  # fmt: skip
     command = report.pop("command")
     for key in ("commit", "machine"):
         report.pop(key, None)
