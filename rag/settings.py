@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     answer_subject_guard: bool = Field(
         True, description="drop a generated figure the source gives for another company, product or period"
     )
+    answer_version_check: bool = Field(
+        False, description="refuse before the model when no source names the product version asked about"
+    )
     answer_alone_margin: float = Field(
         0.0, ge=0, description="quote the best post alone when its evidence score leads the next by this; 0 = never"
     )
@@ -263,6 +266,7 @@ class Settings(BaseSettings):
             favour_type=self.answer_favour_type, english_terms=self.answer_english_terms,
             on_topic=self.answer_on_topic, short_first=self.answer_short_first,
             demonstrations=self.answer_demonstrations, subject_guard=self.answer_subject_guard,
+            version_check=self.answer_version_check,
             alone_margin=self.answer_alone_margin, span_fallback=self.answer_span_fallback,
             english_route=self.answer_english_route,
         )  # fmt: skip

@@ -26,6 +26,7 @@ from rag.answering.meaning import Departed, Meaning
 from rag.answering.passages import KeyPassage, key_passages
 from rag.answering.prompts import Source, build_messages
 from rag.answering.service_help import archive_facts, help_text, is_about_service
+from rag.answering.versions import other_versions
 from rag.answering.writing import Brief, Writer
 from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
 from rag.llm.gate import ModelGate
@@ -152,6 +153,8 @@ class Answerer:
             if not ours:
                 return None
             sources = self.evidence(turn.query, hits, r.lang, meaning)  # a follow-up's, with what it follows
+        if cfg.version_check and other_versions(r.content, (t for s in sources for t in (s.title, s.text))):
+            return outcomes.refusal(r.lang, timings, r.t0, related(hits[:3]))
         return Prepared(r, turn, hits, search.relevance, sources, timings, meaning)
 
     def respond(self, p: Prepared) -> Iterator[Event]:
