@@ -30,7 +30,9 @@ def found(tok: JapaneseTokenizer, *posts: tuple[str, str]) -> list[MeasureFigure
 def test_a_version_number_stays_in_the_subject(tok: JapaneseTokenizer) -> None:
     names = [r[2] for r in named_runs(tok.morphemes("Zentro 2.0とZentro 1.5 ProとQx2.5とK100の比較"))]
     assert names == ["Zentro 2.0", "Zentro 1.5 Pro", "Qx2.5", "K100"]
-    assert not found(tok, ("2025-03-01", "Zentro 2.0の生産性は25%向上した。"), ("2025-03-05", "Zentroの生産性は15%向上した。"))
+    assert not found(
+        tok, ("2025-03-01", "Zentro 2.0の生産性は25%向上した。"), ("2025-03-05", "Zentroの生産性は15%向上した。")
+    )
 
 
 def test_a_number_that_is_an_amount_is_not_a_version(tok: JapaneseTokenizer) -> None:
@@ -44,29 +46,45 @@ def test_the_same_version_said_differently_disagrees(tok: JapaneseTokenizer) -> 
 
 
 def test_a_lower_bound_does_not_disagree_with_a_larger_value(tok: JapaneseTokenizer) -> None:
-    assert not found(tok, ("2025-03-01", "Kumoraは30種以上のモデルを提供する。"), ("2025-03-05", "Kumoraは200種のモデルを提供する。"))
-    assert not found(tok, ("2025-03-01", "Kumoraは30種超のモデルを提供する。"), ("2025-03-05", "Kumoraは200種のモデルを提供する。"))
+    assert not found(
+        tok, ("2025-03-01", "Kumoraは30種以上のモデルを提供する。"), ("2025-03-05", "Kumoraは200種のモデルを提供する。")
+    )
+    assert not found(
+        tok, ("2025-03-01", "Kumoraは30種超のモデルを提供する。"), ("2025-03-05", "Kumoraは200種のモデルを提供する。")
+    )
 
 
 def test_a_lower_bound_disagrees_with_a_smaller_value(tok: JapaneseTokenizer) -> None:
-    assert found(tok, ("2025-03-01", "Kumoraは300種以上のモデルを提供する。"), ("2025-03-05", "Kumoraは20種のモデルを提供する。"))
+    assert found(
+        tok, ("2025-03-01", "Kumoraは300種以上のモデルを提供する。"), ("2025-03-05", "Kumoraは20種のモデルを提供する。")
+    )
 
 
 def test_an_upper_bound_does_not_disagree_with_a_smaller_value(tok: JapaneseTokenizer) -> None:
-    assert not found(tok, ("2025-03-01", "Kumoraの遅延は100ミリ秒未満だ。"), ("2025-03-05", "Kumoraの遅延は20ミリ秒だ。"))
+    assert not found(
+        tok, ("2025-03-01", "Kumoraの遅延は100ミリ秒未満だ。"), ("2025-03-05", "Kumoraの遅延は20ミリ秒だ。")
+    )
     assert not found(tok, ("2025-03-01", "Zentro 2.0は最大4倍の性能だ。"), ("2025-03-05", "Zentro 2.0は3倍の性能だ。"))
     assert found(tok, ("2025-03-01", "Kumoraの遅延は10ミリ秒以下だ。"), ("2025-03-05", "Kumoraの遅延は90ミリ秒だ。"))
 
 
 def test_market_values_of_different_days_do_not_disagree(tok: JapaneseTokenizer) -> None:
-    assert not found(tok, ("2025-03-01", "Orvexの時価総額は2,700億ドルだ。"), ("2025-03-20", "Orvexの時価総額は2,600億ドルだ。"))
-    assert found(tok, ("2025-03-20", "Orvexの時価総額は2,700億ドルだ。"), ("2025-03-20", "Orvexの時価総額は2,000億ドルだ。"))
+    assert not found(
+        tok, ("2025-03-01", "Orvexの時価総額は2,700億ドルだ。"), ("2025-03-20", "Orvexの時価総額は2,600億ドルだ。")
+    )
+    assert found(
+        tok, ("2025-03-20", "Orvexの時価総額は2,700億ドルだ。"), ("2025-03-20", "Orvexの時価総額は2,000億ドルだ。")
+    )
 
 
 def test_a_company_makes_many_investments(tok: JapaneseTokenizer) -> None:
-    assert not found(tok, ("2025-03-01", "Orvexの50億ドル投資が話題だ。"), ("2025-03-05", "Orvexの10億ドル投資が話題だ。"))
+    assert not found(
+        tok, ("2025-03-01", "Orvexの50億ドル投資が話題だ。"), ("2025-03-05", "Orvexの10億ドル投資が話題だ。")
+    )
     assert found(
-        tok, ("2025-03-01", "OrvexはKumoraに50億ドルを投資した。"), ("2025-03-05", "OrvexはKumoraに10億ドルを投資した。")
+        tok,
+        ("2025-03-01", "OrvexはKumoraに50億ドルを投資した。"),
+        ("2025-03-05", "OrvexはKumoraに10億ドルを投資した。"),
     )
 
 
@@ -77,4 +95,6 @@ def test_a_katakana_spelling_is_the_same_company(tok: JapaneseTokenizer) -> None
 def test_a_versioned_products_spec_disagrees_months_apart_but_its_price_does_not(tok: JapaneseTokenizer) -> None:
     assert found(tok, ("2025-01-01", "Zentro 2.0の推論速度は2倍だ。"), ("2025-06-01", "Zentro 2.0の推論速度は3倍だ。"))
     assert not found(tok, ("2025-01-01", "Zentroの推論速度は2倍だ。"), ("2025-06-01", "Zentroの推論速度は3倍だ。"))
-    assert not found(tok, ("2025-01-01", "Zentro 2.0の価格は20ドルだ。"), ("2025-06-01", "Zentro 2.0の価格は30ドルだ。"))
+    assert not found(
+        tok, ("2025-01-01", "Zentro 2.0の価格は20ドルだ。"), ("2025-06-01", "Zentro 2.0の価格は30ドルだ。")
+    )
