@@ -98,3 +98,27 @@ def test_a_versioned_products_spec_disagrees_months_apart_but_its_price_does_not
     assert not found(
         tok, ("2025-01-01", "Zentro 2.0の価格は20ドルだ。"), ("2025-06-01", "Zentro 2.0の価格は30ドルだ。")
     )
+
+
+def test_what_a_multiple_is_measured_against_is_not_its_subject(tok: JapaneseTokenizer) -> None:
+    assert not found(
+        tok,
+        ("2025-03-01", "X1チップでは、K100に比べ学習性能で3倍になる。"),
+        ("2025-03-05", "Z9チップでは、K100に比べ学習性能で1.7倍になる。"),
+    )
+
+
+def test_a_name_in_brackets_after_a_figure_is_that_figures_not_the_next_ones(tok: JapaneseTokenizer) -> None:
+    assert not found(
+        tok,
+        ("2025-03-01", "Zentro Liteは月額20ドルだ。"),
+        ("2025-03-05", "月額20ドルから(小規模向けZentro Lite)、大規模向けは月額35ドルからだ。"),
+    )
+
+
+def test_a_growth_written_before_its_change_word_is_a_growth(tok: JapaneseTokenizer) -> None:
+    assert found(
+        tok,
+        ("2025-03-01", "Zentro 2.0の25%生産性向上は大きい。"),
+        ("2025-03-05", "Zentro 2.0は生産性を15%向上させた。"),
+    )

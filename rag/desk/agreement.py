@@ -23,11 +23,17 @@ _ALIASES = {
     "クアルコム": "qualcomm", "アドビ": "adobe", "アリババ": "alibaba", "バイドゥ": "baidu", "テスラ": "tesla",
 }  # fmt: skip
 _NAME = re.compile(r"[^→・@]+")
+_PRODUCT = re.compile(r"[a-z][a-z\-]*\d[a-z0-9.\-]*")  # a Latin name with its version: inferentia3, h100
 
 
-def subject_key(subject: str) -> str:
-    """The subject as figures are grouped by it: case and the listed companies' spellings aside."""
-    return _NAME.sub(lambda m: _ALIASES.get(m.group(0), m.group(0)), subject.casefold())
+def subject_key(subject: str, measure: str = "") -> str:
+    """The subject as figures are grouped by it: case, spaces and the companies' katakana spellings aside;
+    「AのB」 is 「A→B」; and, but for a deal (both parties count), a versioned product stands for itself
+    (「AWSのInferentia 3」 is 「Inferentia3」)."""
+    key = _NAME.sub(lambda m: _ALIASES.get(m.group(0), m.group(0)), subject.casefold().replace(" ", ""))
+    key = key.replace("の", "→")
+    last = key.rsplit("→", 1)[-1]
+    return last if not _DEAL.search(measure) and _PRODUCT.fullmatch(last.split("@")[0]) else key
 
 
 def fixed_spec(subject: str, measure: str, unit: str) -> bool:

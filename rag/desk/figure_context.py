@@ -26,6 +26,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+$")
 _VERSION = re.compile(r"\d{1,4}(?:\.\d{1,3}){0,2}$")  # 2, 1.5, 3.1.2: written alone, not 5兆
 _JOINERS = {"、", "と", "や", "・", ",", "及び", "および"}
 _SAME_AS_TITLE = {"同社", "同", "当社", "同グループ"}
+_BASELINE = ("と比較", "と比べ", "に比べ", "に比し", "比で", "比べ", "より", "に対し", "を上回", "を下回")
 _TOPIC = ("は", "が", "も", "では")  # the particles after the name a sentence is about
 # Where a market or a figure is counted: 「日本国内のAI市場」 is not 「世界のAI市場」.
 _REGION = re.compile(
@@ -122,10 +123,30 @@ def _with_version(morphs: Morphemes, j: int, text: str) -> tuple[int, str]:
     return j, text
 
 
+def _asides(morphs: Morphemes, upto: int) -> set[int]:
+    """Tokens in round brackets right after a figure (「月額21ドルから(Gemini Business)」): whose that
+    figure is, not the next one's."""
+    out: set[int] = set()
+    opened = -1
+    for i, (surface, _, _) in enumerate(morphs[:upto]):
+        if surface in ("(", "（") and any(m[2] == "数詞" for m in morphs[max(0, i - 3) : i]):
+            opened = i
+        elif surface in (")", "）") and opened >= 0:
+            out.update(range(opened, i + 1))
+            opened = -1
+    return out
+
+
 def subject_before(morphs: Morphemes, upto: int, title_subject: str = "") -> str:
     """The name said last before token `upto`, with the names listed with it (「A、B、Cの4社」); 「同社」 is
     the post's own subject (its title's first name)."""
-    runs = named_runs(morphs, upto)
+    # 「H100と比較して3倍」: what a figure is measured against is not whose figure it is
+    aside = _asides(morphs, upto)
+    runs = [
+        r
+        for r in named_runs(morphs, upto)
+        if r[0] not in aside and not "".join(m[0] for m in morphs[r[1] + 1 : r[1] + 4]).startswith(_BASELINE)
+    ]
     if not runs:
         return ""
     first, _, text = runs[-1]

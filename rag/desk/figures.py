@@ -261,6 +261,14 @@ def _reading(
     if not measure or not (unit or q.scaled) or len(measure) > _MAX_MEASURE:
         return None  # a bare number, or one we cannot tie to a measure: not a figure we can compare
     change = word(after)
+    if counted and measure == counted != unit:  # 「25%生産性向上」: the change follows what changed
+        rest = text[m.end() :]
+        at = rest.find(counted)
+        change = next(
+            (w for w in _CHANGE_UP | _CHANGE_DOWN if 0 <= at <= 2 and rest[at + len(counted) :].startswith(w)), change
+        )
+    if unit == "倍":  # 「3倍向上」 and 「3倍に」 are the same multiple
+        change = ""
     if change in _CHANGE_UP:
         measure += "の伸び"
     elif change in _CHANGE_DOWN:

@@ -126,7 +126,7 @@ def disagreements(figures: list[Figure], days: int = DISAGREE_DAYS) -> list[Meas
         # a figure nobody is named for cannot be said to disagree with anything, and one whose measure is
         # its subject's name (「某生成AI企業が8,300億ドル…で」) was not read well enough to compare
         if f.subject and measure_key(f.measure) not in measure_key(f.subject) and not one_of_many(f.measure, f.subject):
-            groups[(measure_key(f.measure), f.unit, subject_key(f.subject), f.scope)].append(f)
+            groups[(measure_key(f.measure), f.unit, subject_key(f.subject, f.measure), f.scope)].append(f)
     out = []
     for group in groups.values():
         ordered = sorted(group, key=lambda f: (f.date, f.source))
