@@ -122,3 +122,11 @@ def test_a_growth_written_before_its_change_word_is_a_growth(tok: JapaneseTokeni
         ("2025-03-01", "Zentro 2.0の25%生産性向上は大きい。"),
         ("2025-03-05", "Zentro 2.0は生産性を15%向上させた。"),
     )
+
+
+def test_a_forecast_later_in_the_sentence_is_not_this_figures_scope(tok: JapaneseTokenizer) -> None:
+    assert found(
+        tok,
+        ("2025-03-01", "Orvexの年間収益は約100億ドルだ。"),
+        ("2025-03-20", "Orvexは年間収益130億ドルから、2030年までに2000億ドルという目標を掲げる。"),
+    )

@@ -172,11 +172,15 @@ def title_subject(title: str, morphemes: Callable[[str], Morphemes]) -> str:
     return runs[0][2] if runs else ""
 
 
-def context(sentence: str, start: int, end: int, morphs: Morphemes, first_token: int, title_subj: str = "") -> Context:
-    """The context of the figure written at [start, end) of the (normalized) sentence."""
+def context(
+    sentence: str, start: int, end: int, morphs: Morphemes, first_token: int, title_subj: str = "", stop: int = -1
+) -> Context:
+    """The context of the figure written at [start, end) of the (normalized) sentence; what is written from
+    `stop` on (the next figure) is not read for its scope."""
     before = sentence[:start]
     stated = periods(before)
-    clause = sentence[max(0, before.rfind("、", 0, max(0, start - 40)) + 1) : min(len(sentence), end + 30)]
+    last = min(len(sentence), end + 30, stop if stop >= end else len(sentence))
+    clause = sentence[max(0, before.rfind("、", 0, max(0, start - 40)) + 1) : last]
     flags = [name for name, pattern in _SCOPES if re.search(pattern, clause, re.I)]
     near = sentence[max(0, start - 3) : min(len(sentence), end + 4)]
     region = [m.group(0) for m in _REGION.finditer(before[before.rfind("。") + 1 :])]
