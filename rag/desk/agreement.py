@@ -23,7 +23,7 @@ _ALIASES = {
     "クアルコム": "qualcomm", "アドビ": "adobe", "アリババ": "alibaba", "バイドゥ": "baidu", "テスラ": "tesla",
 }  # fmt: skip
 _NAME = re.compile(r"[^→・@]+")
-_PRODUCT = re.compile(r"[a-z][a-z\-]*\d[a-z0-9.\-]*")  # a Latin name with its version: inferentia3, h100
+_PRODUCT = re.compile(r"^[a-z][a-z\-]*+\d[a-z0-9.\-]*+$")  # a Latin name with its version: inferentia3, h100
 
 
 def subject_key(subject: str, measure: str = "") -> str:

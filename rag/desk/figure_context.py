@@ -22,8 +22,8 @@ _UNIT_WORDS = re.compile(
 )
 _KANA_OR_LATIN = re.compile(r"[A-Za-z\u30a0-\u30ff]")
 _LATIN = re.compile(r"[A-Za-z]")
-_LATIN_WORD = re.compile(r"[A-Za-z]+$")
-_VERSION = re.compile(r"\d{1,4}(?:\.\d{1,3}){0,2}$")  # 2, 1.5, 3.1.2: written alone, not 5兆
+_LATIN_WORD = re.compile(r"^[A-Za-z]++$")
+_VERSION = re.compile(r"^\d{1,4}(?:\.\d{1,3}){0,2}$")  # 2, 1.5, 3.1.2: written alone, not 5兆
 _JOINERS = {"、", "と", "や", "・", ",", "及び", "および"}
 _SAME_AS_TITLE = {"同社", "同", "当社", "同グループ"}
 _BASELINE = ("と比較", "と比べ", "に比べ", "に比し", "比で", "比べ", "より", "に対し", "を上回", "を下回")
