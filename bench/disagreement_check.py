@@ -1,14 +1,16 @@
 """How many of the disagreements the research desk reports are disagreements: ten topics drawn afresh,
 every disagreement they report written out for a hand check, and the precision of the verdicts.
 
-    python -m bench.disagreement_check draw --index data/bench/ingest-index [--seed 2027]
+    python -m bench.disagreement_check draw --index data/bench/ingest-index --seed 2041 --limit 200
         → bench/results/disagreement-check.json (topics, and per disagreement its figures and sentences)
     python -m bench.disagreement_check score bench/results/disagreement-verdicts.json
         → the precision, written into disagreement-check.json
 
 Topics are drawn with the seed from the Latin-script names that at least 8 post titles carry, leaving out
-the names the rule was developed on. A disagreement is correct when its posts give different values for
-the same thing (the same company or market, measure, scope and period), beyond rounding."""
+the names the rule was developed on. Each topic is researched over up to `--limit` posts (200, the most
+POST /v1/research allows a researcher; the draws of seeds 2027 and 2028 used research()'s default, 50).
+A disagreement is correct when its posts give different values for the same thing (the same company or
+market, measure, scope and period), beyond rounding."""
 
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ def main() -> None:
     d = sub.add_parser("draw")
     d.add_argument("--index", type=Path, default=ROOT / "data/bench/ingest-index")
     d.add_argument("--seed", type=int, default=2027)
+    d.add_argument("--limit", type=int, default=200, help="posts researched per topic (the API allows up to 200)")
     s = sub.add_parser("score")
     s.add_argument("verdicts", type=Path)
     args = parser.parse_args()
@@ -58,7 +61,7 @@ def main() -> None:
         found: list[dict[str, Any]] = []
         per_topic = {}
         for topic in chosen:
-            result = research(engine, topic)
+            result = research(engine, topic, limit=args.limit)
             per_topic[topic] = {"posts": len(result.posts), "figures": len(result.figures),
                                 "disagreements": len(result.disagreements)}  # fmt: skip
             for m in result.disagreements:
@@ -68,8 +71,9 @@ def main() -> None:
                     "figures": [{"value": shown(f), "as_written": f.text, "date": f.date, "post": f.title,
                                  "source": f.source, "sentence": f.sentence} for f in m.figures],
                 })  # fmt: skip
-        write(OUT, {"seed": args.seed, "topics": chosen, "per_topic": per_topic, "reported": len(found),
-                    "disagreements": found}, f"python -m bench.disagreement_check draw --seed {args.seed}")  # fmt: skip
+        write(OUT, {"seed": args.seed, "limit": args.limit, "topics": chosen, "per_topic": per_topic,
+                    "reported": len(found), "disagreements": found},
+              f"python -m bench.disagreement_check draw --seed {args.seed} --limit {args.limit}")  # fmt: skip
         return
     report = json.loads(OUT.read_text(encoding="utf-8"))
     verdicts = {v["id"]: v for v in json.loads(args.verdicts.read_text(encoding="utf-8"))}

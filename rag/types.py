@@ -68,6 +68,7 @@ class Figure:
     approximate: bool = False  # 約, 超, 以上 …
     precision: float = 0.0  # half the step of its last written digit
     title: str = ""  # its post's title
+    bound: str = ""  # "lower" (以上, 超), "upper" (以下, 未満, 最大): a half-open interval, not a value
 
 
 @dataclass(frozen=True)

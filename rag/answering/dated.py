@@ -60,7 +60,7 @@ def noted_disagreements(
                     c = r.context
                     figures.append(Figure(r.measure, r.value, r.unit, r.text, s.date, s.source, s.url, sentence,
                                           c.subject, c.period, c.scope, r.high, c.approximate, r.precision,
-                                          s.title))  # fmt: skip
+                                          s.title, c.bound))  # fmt: skip
     cites = list(citations)
     marker = {c.source: c.n for c in cites}
     out = []

@@ -10,7 +10,6 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 from index.text.quantities import normalize, periods
 
@@ -22,8 +21,12 @@ _UNIT_WORDS = re.compile(
     r"^(?:ドル|ユーロ|ポンド|ウォン|元|ルピー|パーセント|ポイント|ギガ|テラ|メガ|キロ|ワット|バイト|トークン)+$"
 )
 _KANA_OR_LATIN = re.compile(r"[A-Za-z\u30a0-\u30ff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_LATIN_WORD = re.compile(r"^[A-Za-z]++$")
+_VERSION = re.compile(r"^\d{1,4}(?:\.\d{1,3}){0,2}$")  # 2, 1.5, 3.1.2: written alone, not 5兆
 _JOINERS = {"、", "と", "や", "・", ",", "及び", "および"}
 _SAME_AS_TITLE = {"同社", "同", "当社", "同グループ"}
+_BASELINE = ("と比較", "と比べ", "に比べ", "に比し", "比で", "比べ", "より", "に対し", "を上回", "を下回")
 _TOPIC = ("は", "が", "も", "では")  # the particles after the name a sentence is about
 # Where a market or a figure is counted: 「日本国内のAI市場」 is not 「世界のAI市場」.
 _REGION = re.compile(
@@ -43,8 +46,13 @@ _SCOPES = (
     ("segment", r"部門|事業部|セグメント"),
 )
 _APPROXIMATE = re.compile(r"約|およそ|超|以上|近く|程度|前後|以下|未満|強|弱|ほど|余り")
+# A bound is a half-open interval: 「30種以上」 agrees with 200, 「最大4倍」 with 3倍. Read right after the
+# figure (its counter between: 「30種以上」) or right before it (「最大で」).
+_LOWER_AFTER = re.compile(r"[^\d、。,]{0,3}?(?:以上|超|上回|突破)")
+_UPPER_AFTER = re.compile(r"[^\d、。,]{0,3}?(?:以下|未満|下回)")
+_LOWER_BEFORE = re.compile(r"(?:最低|少なくとも)で?$")
+_UPPER_BEFORE = re.compile(r"(?:最大|最高|上限)で?$")
 _RANGE_WORDS = frozenset({"から", "〜", "～", "~", "-", "–", "—", "ないし", "to"})
-DISAGREE_DAYS = 31  # posts farther apart report a change, not a disagreement (no period written)
 
 
 @dataclass(frozen=True)
@@ -53,14 +61,26 @@ class Context:
     period: str  # 2025, 2025Q3, 2025H1; "" when none is written before it
     scope: str  # flags joined by "+": forecast, quarter, year, segment, total, …; "" for a plain report
     approximate: bool
+    bound: str = ""  # "lower" (以上, 超), "upper" (以下, 未満, 最大) or "" for a value
 
 
 NO_CONTEXT = Context("", "", "", False)
 
 
-def named_runs(morphs: Morphemes) -> list[tuple[int, int, str]]:
-    """(first token, last token, text) of each run of nouns that names something: with Latin letters or
-    katakana, or a proper noun, and not a generic word (AI, GPU) or a number."""
+def bound_of(before: str, after: str) -> str:
+    """Is the figure between `before` and `after` a lower or an upper bound rather than a value?"""
+    if _LOWER_AFTER.match(after) or _LOWER_BEFORE.search(before[-4:]):
+        return "lower"
+    if _UPPER_AFTER.match(after) or _UPPER_BEFORE.search(before[-4:]):
+        return "upper"
+    return ""
+
+
+def named_runs(morphs: Morphemes, upto: int | None = None) -> list[tuple[int, int, str]]:
+    """(first token, last token, text) of each run of nouns before token `upto` that names something: with
+    Latin letters or katakana, or a proper noun, and not a generic word (AI, GPT) or a number. A Latin name
+    keeps its version (「Copilot 2.0」, 「Gemini 1.5 Pro」, H100): another version is another product."""
+    morphs = morphs[:upto] if upto is not None else morphs
     runs: list[tuple[int, int, str]] = []
     i = 0
     while i < len(morphs):
@@ -71,20 +91,62 @@ def named_runs(morphs: Morphemes) -> list[tuple[int, int, str]]:
         while j + 1 < len(morphs) and morphs[j + 1][1] in ("名詞", "接尾辞") and morphs[j + 1][2] != "数詞":
             j += 1
         text = "".join(m[0] for m in morphs[i : j + 1])
+        if _LATIN.search(morphs[j][0]):
+            j, text = _with_version(morphs, j, text)
         proper = any(m[2] == "固有名詞" for m in morphs[i : j + 1])
         named = (
             (proper or _KANA_OR_LATIN.search(text)) and text.casefold() not in _GENERIC and not _UNIT_WORDS.match(text)
-        )
+        ) and not (len(text) == 1 and text.isascii())  # the B of 「8B」, the e of 「v5e」: a size, a grade
         if named or text in _SAME_AS_TITLE:
             runs.append((i, j, text))
         i = j + 1
     return runs
 
 
+def _with_version(morphs: Morphemes, j: int, text: str) -> tuple[int, str]:
+    """Extend the name ending at token `j` over a version: a bare number (not an amount: nothing counted or
+    scaled follows it), then Latin letters attached or after a space (「v5e」, 「1.5 Pro」, 「3 70B」)."""
+    versioned = False
+    for _ in range(4):
+        k = j + 2 if j + 1 < len(morphs) and morphs[j + 1][0] in (" ", "-") else j + 1
+        if k >= len(morphs):
+            break
+        word, pos, sub = morphs[k]
+        after = morphs[k + 1] if k + 1 < len(morphs) else ("", "", "")
+        counted = after[1] in ("名詞", "接尾辞") and not _LATIN_WORD.match(after[0])  # 30%, 2025年, 8基
+        if sub == "数詞" and _VERSION.match(word) and not counted:
+            versioned = True
+        elif not (versioned and pos == "名詞" and _LATIN_WORD.match(word)):
+            break
+        text += "".join(m[0] for m in morphs[j + 1 : k + 1])
+        j = k
+    return j, text
+
+
+def _asides(morphs: Morphemes, upto: int) -> set[int]:
+    """Tokens in round brackets right after a figure (「月額21ドルから(Gemini Business)」): whose that
+    figure is, not the next one's."""
+    out: set[int] = set()
+    opened = -1
+    for i, (surface, _, _) in enumerate(morphs[:upto]):
+        if surface in ("(", "（") and any(m[2] == "数詞" for m in morphs[max(0, i - 3) : i]):
+            opened = i
+        elif surface in (")", "）") and opened >= 0:
+            out.update(range(opened, i + 1))
+            opened = -1
+    return out
+
+
 def subject_before(morphs: Morphemes, upto: int, title_subject: str = "") -> str:
     """The name said last before token `upto`, with the names listed with it (「A、B、Cの4社」); 「同社」 is
     the post's own subject (its title's first name)."""
-    runs = [r for r in named_runs(morphs) if r[1] < upto]
+    # 「H100と比較して3倍」: what a figure is measured against is not whose figure it is
+    aside = _asides(morphs, upto)
+    runs = [
+        r
+        for r in named_runs(morphs, upto)
+        if r[0] not in aside and not "".join(m[0] for m in morphs[r[1] + 1 : r[1] + 4]).startswith(_BASELINE)
+    ]
     if not runs:
         return ""
     first, _, text = runs[-1]
@@ -110,11 +172,15 @@ def title_subject(title: str, morphemes: Callable[[str], Morphemes]) -> str:
     return runs[0][2] if runs else ""
 
 
-def context(sentence: str, start: int, end: int, morphs: Morphemes, first_token: int, title_subj: str = "") -> Context:
-    """The context of the figure written at [start, end) of the (normalized) sentence."""
+def context(
+    sentence: str, start: int, end: int, morphs: Morphemes, first_token: int, title_subj: str = "", stop: int = -1
+) -> Context:
+    """The context of the figure written at [start, end) of the (normalized) sentence; what is written from
+    `stop` on (the next figure) is not read for its scope."""
     before = sentence[:start]
     stated = periods(before)
-    clause = sentence[max(0, before.rfind("、", 0, max(0, start - 40)) + 1) : min(len(sentence), end + 30)]
+    last = min(len(sentence), end + 30, stop if stop >= end else len(sentence))
+    clause = sentence[max(0, before.rfind("、", 0, max(0, start - 40)) + 1) : last]
     flags = [name for name, pattern in _SCOPES if re.search(pattern, clause, re.I)]
     near = sentence[max(0, start - 3) : min(len(sentence), end + 4)]
     region = [m.group(0) for m in _REGION.finditer(before[before.rfind("。") + 1 :])]
@@ -126,6 +192,7 @@ def context(sentence: str, start: int, end: int, morphs: Morphemes, first_token:
         stated[-1][1] if stated else "",
         "+".join(flags),
         bool(_APPROXIMATE.search(near)),
+        bound_of(before, sentence[end : end + 6]),
     )
 
 
@@ -146,21 +213,3 @@ def precision(written: str, value: float) -> float:
         return 0.0
     step = _STEP.get((last.group(3) or "").lower(), 1.0) * 10 ** (-len(last.group(2) or ""))
     return 0.5 * step
-
-
-def differ(a: tuple[float, float, float, bool], b: tuple[float, float, float, bool]) -> bool:
-    """(low, high, precision, approximate) of two figures: do they differ beyond rounding? Ranges that
-    overlap, and a figure inside a range, do not."""
-    lo_a, hi_a, p_a, approx_a = a
-    lo_b, hi_b, p_b, approx_b = b
-    slack = max(p_a, p_b)
-    if approx_a or approx_b:
-        slack = max(slack, 0.1 * max(abs(lo_a), abs(hi_a), abs(lo_b), abs(hi_b)))
-    return hi_a + slack < lo_b or hi_b + slack < lo_a
-
-
-def same_period(period_a: str, day_a: date, period_b: str, day_b: date, days: int = DISAGREE_DAYS) -> bool:
-    """Both written and equal, or neither written and the posts close enough that they mean the same."""
-    if period_a or period_b:
-        return period_a == period_b
-    return abs((day_a - day_b).days) <= days

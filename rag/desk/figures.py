@@ -186,15 +186,19 @@ def readings(sentence: str, tokenizer: JapaneseTokenizer, title_subject: str = "
         return []
     morphs = tokenizer.morphemes(text)
     starts = _offsets(morphs)
-    out: list[tuple[Reading, int]] = []  # each reading and where its text ends
-    for reading, (start, end) in _readings(text, morphs, starts, found):
-        if out and reading.unit == out[-1][0].unit and joins_range(text[out[-1][1] : start]):
-            low = out[-1][0]  # 「3兆ドルから4兆ドル」: one range, not two figures
-            out[-1] = (replace(low, text=text[text.find(low.text) : end], high=reading.value), end)
+    out: list[tuple[Reading, int, int]] = []  # each reading and where its text starts and ends
+    read = _readings(text, morphs, starts, found)
+    # a figure's scope words stop at the next figure: 「今の収益130億ドルから、2030年に2000億ドルという目標」
+    stops = [span[0] for _, span in read[1:]] + [len(text)] if read else []
+    for (reading, (start, end)), stop in zip(read, stops, strict=True):
+        if out and reading.unit == out[-1][0].unit and joins_range(text[out[-1][2] : start]):
+            low, start = out[-1][0], out[-1][1]  # 「3兆ドルから4兆ドル」: one range, not two figures
+            ctx = context(text, start, end, morphs, _token_at(starts, start), title_subject, stop)
+            out[-1] = (replace(low, text=text[text.find(low.text) : end], high=reading.value, context=ctx), start, end)
             continue
-        ctx = context(text, start, end, morphs, _token_at(starts, start), title_subject)
-        out.append((replace(reading, context=ctx, precision=precision(reading.text, reading.value)), end))
-    return [r for r, _ in out]
+        ctx = context(text, start, end, morphs, _token_at(starts, start), title_subject, stop)
+        out.append((replace(reading, context=ctx, precision=precision(reading.text, reading.value)), start, end))
+    return [r for r, _, _ in out]
 
 
 def _readings(
@@ -261,6 +265,14 @@ def _reading(
     if not measure or not (unit or q.scaled) or len(measure) > _MAX_MEASURE:
         return None  # a bare number, or one we cannot tie to a measure: not a figure we can compare
     change = word(after)
+    if counted and measure == counted != unit:  # 「25%生産性向上」: the change follows what changed
+        rest = text[m.end() :]
+        at = rest.find(counted)
+        change = next(
+            (w for w in _CHANGE_UP | _CHANGE_DOWN if 0 <= at <= 2 and rest[at + len(counted) :].startswith(w)), change
+        )
+    if unit == "倍":  # 「3倍向上」 and 「3倍に」 are the same multiple
+        change = ""
     if change in _CHANGE_UP:
         measure += "の伸び"
     elif change in _CHANGE_DOWN:

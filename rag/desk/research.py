@@ -12,7 +12,17 @@ from datetime import date
 
 from index.sparse import JapaneseTokenizer
 from index.text import elapsed_ms, nfkc, split_sentences
-from rag.desk.figure_context import DISAGREE_DAYS, differ, same_period, title_subject
+from rag.desk.agreement import (
+    DISAGREE_DAYS,
+    differ,
+    fixed_spec,
+    moves_daily,
+    one_of_many,
+    same_period,
+    span,
+    subject_key,
+)
+from rag.desk.figure_context import title_subject
 from rag.desk.figures import measure_key, readings
 from rag.retrieval.engine import Engine
 from rag.retrieval.filters import Filters
@@ -86,7 +96,7 @@ def figures_of(
         for r in readings(sentence, tokenizer, owner):
             c = r.context
             out.append(Figure(r.measure, r.value, r.unit, r.text, date, hit.source, hit.url, sentence, c.subject,
-                              c.period, c.scope, r.high, c.approximate, r.precision, hit.title))  # fmt: skip
+                              c.period, c.scope, r.high, c.approximate, r.precision, hit.title, c.bound))  # fmt: skip
     return out
 
 
@@ -115,8 +125,8 @@ def disagreements(figures: list[Figure], days: int = DISAGREE_DAYS) -> list[Meas
     for f in figures:
         # a figure nobody is named for cannot be said to disagree with anything, and one whose measure is
         # its subject's name (「某生成AI企業が8,300億ドル…で」) was not read well enough to compare
-        if f.subject and measure_key(f.measure) not in measure_key(f.subject):
-            groups[(measure_key(f.measure), f.unit, f.subject.casefold(), f.scope)].append(f)
+        if f.subject and measure_key(f.measure) not in measure_key(f.subject) and not one_of_many(f.measure, f.subject):
+            groups[(measure_key(f.measure), f.unit, subject_key(f.subject, f.measure), f.scope)].append(f)
     out = []
     for group in groups.values():
         ordered = sorted(group, key=lambda f: (f.date, f.source))
@@ -132,12 +142,16 @@ def disagreements(figures: list[Figure], days: int = DISAGREE_DAYS) -> list[Meas
 
 
 def disagree(a: Figure, b: Figure, days: int = DISAGREE_DAYS) -> bool:
-    """Do two figures of the same measure, subject and scope state different values for the same period?"""
-    if not same_period(a.period, _iso_day(a.date), b.period, _iso_day(b.date), days):
+    """Do two figures of the same measure, subject and scope state different values for the same period?
+    A market value or share price only on the same day; a product's version has one spec, whenever said."""
+    if moves_daily(a.measure) and a.date[:10] != b.date[:10]:
         return False
-    span_a = (a.value, a.high if a.high is not None else a.value, a.precision, a.approximate)
-    span_b = (b.value, b.high if b.high is not None else b.value, b.precision, b.approximate)
-    return differ(span_a, span_b)
+    if not (fixed_spec(a.subject, a.measure, a.unit) and a.period == b.period) and not same_period(
+        a.period, _iso_day(a.date), b.period, _iso_day(b.date), days
+    ):
+        return False
+    return differ(span(a.value, a.high, a.precision, a.approximate, a.bound),
+                  span(b.value, b.high, b.precision, b.approximate, b.bound))  # fmt: skip
 
 
 def _iso_day(text: str) -> date:
