@@ -26,7 +26,7 @@ from rag.answering.meaning import Departed, Meaning
 from rag.answering.passages import KeyPassage, key_passages
 from rag.answering.prompts import Source, build_messages
 from rag.answering.service_help import archive_facts, help_text, is_about_service
-from rag.answering.versions import other_versions
+from rag.answering.versions import unnamed_versions
 from rag.answering.writing import Brief, Writer
 from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
 from rag.llm.gate import ModelGate
@@ -147,14 +147,12 @@ class Answerer:
                 search = self.engine.search(turn.query, depth, r.filters, terms)
                 hits = self._ordered(search.result.hits, turn, r)
             timings["terms_ms"] = elapsed_ms(r.t0)
-        if search.not_in_archive or not hits:
+        if search.not_in_archive or not hits or (cfg.version_check and unnamed_versions(r.content, hits)):
             return outcomes.refusal(r.lang, timings, r.t0, related(hits[:3]))
         with self._core(r) as ours:
             if not ours:
                 return None
             sources = self.evidence(turn.query, hits, r.lang, meaning)  # a follow-up's, with what it follows
-        if cfg.version_check and other_versions(r.content, (t for s in sources for t in (s.title, s.text))):
-            return outcomes.refusal(r.lang, timings, r.t0, related(hits[:3]))
         return Prepared(r, turn, hits, search.relevance, sources, timings, meaning)
 
     def respond(self, p: Prepared) -> Iterator[Event]:

@@ -1,15 +1,16 @@
 """Which version is asked about? A question on 「Claude 5」, 「GPT-7」 or 「WWDC 2026」 is not answered by a
 post on Claude 3.5, GPT-4o or WWDC 2024: the model, shown the nearest posts, takes their figures as the
 asked version's. When the question names versioned products and none of the sources it would read names
-any of them (title or evidence), the archive has nothing on them and the answer is a refusal, before the
-model is asked (RAG_ANSWER_VERSION_CHECK)."""
+any of them (the titles and matching passages of the posts evidence is drawn from), the archive has nothing
+on them and the answer is a refusal, before the model is asked (RAG_ANSWER_VERSION_CHECK)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from index.text import nfkc
+from rag.retrieval.retriever import Hit
 
 # A Latin name, a space or hyphen at most, and a number not continued by another digit or decimal part
 # (「Gemini 2」 is not 「Gemini 2.5」). Starts only where a Latin run starts, so each run is read once.
@@ -59,3 +60,9 @@ def other_versions(question: str, texts: Iterable[str]) -> list[str]:
     if any(_names(t, name, version) for t in read for name, version in asked):
         return []
     return [f"{name} {version}" for name, version in asked]
+
+
+def unnamed_versions(question: str, hits: Sequence[Hit]) -> list[str]:
+    """The versions the question asks about when none of `hits` names any of them in its title or passages:
+    wider than the evidence's few sentences, so a post that names the version elsewhere lets the model try."""
+    return other_versions(question, (t for h in hits for t in (h.title, *(p.text for p in h.passages))))
