@@ -67,11 +67,12 @@ class Writer:
         guard = SubjectGuard(b.focus_query, self.tokenizer.morphemes) if cfg.subject_guard else None
         quoted = [(k.source, k.text) for k in b.keys]
         checker = Attributor(b.sources, self.scorer, self.meaning.cosines, quoted, focus, cfg.short_first, guard)
-        # English by way of Japanese: the model answers in the evidence's language, each checked sentence is
-        # then translated (rag/answering/translate.py); `english` collects what the reader was shown.
-        english: list[str] | None = [] if b.lang == "en" and cfg.english_route == "translate" else None
+        # English by way of Japanese: the model answers in the evidence's language and the checked sentences
+        # are translated once it has finished (rag/answering/translate.py): a translation asked for while the
+        # answer still streams would wait for the model the answer holds.
+        japanese: list[str] | None = [] if b.lang == "en" and cfg.english_route == "translate" else None
         messages = build_messages(
-            b.question, b.sources, "ja" if english is not None else b.lang, b.context, compact=cfg.compact_headers,
+            b.question, b.sources, "ja" if japanese is not None else b.lang, b.context, compact=cfg.compact_headers,
             short_first=cfg.short_first, demonstrations=cfg.demonstrations,
         )  # fmt: skip
         text, pending, usage = "", "", NO_USAGE
@@ -87,10 +88,11 @@ class Writer:
                 if NOT_IN_ARCHIVE.startswith(text.strip()) or NOT_IN_ARCHIVE in text:
                     continue  # might be the refusal token: show nothing yet
                 finished, pending = complete_sentences(pending)
-                yield from self._checked(checker, finished, b, english)
+                yield from self._checked(checker, finished, b, japanese)
         except (LLMUnavailable, LLMFailed) as exc:
             reason = "queue" if isinstance(exc, ModelBusy) else "timeout" if isinstance(exc, LLMTimeout) else "failure"
             if checker.cited:  # text was shown: it stays the answer, as streamed (nothing is withdrawn)
+                english = yield from self._translated(japanese, b)
                 timings["total_ms"] = elapsed_ms(t0)
                 shown = _shown(checker.result(), english)
                 passages = outcomes.quoted(b.keys, b.sources)
@@ -104,7 +106,8 @@ class Writer:
                 return outcomes.span(picked, b.sources, self.scorer, b.lang, timings, t0, b.keys, usage)
             return outcomes.fallback(b.question, b.sources, self.scorer, b.lang, timings, t0, b.keys, usage,
                                      b.related, "refused")  # fmt: skip
-        yield from self._checked(checker, answer_sentences(pending), b, english)
+        yield from self._checked(checker, answer_sentences(pending), b, japanese)
+        english = yield from self._translated(japanese, b)
         checked = checker.result()
         if checker.cited == 0:
             reason = outcomes.nothing_kept(checker, checked)
@@ -124,22 +127,32 @@ class Writer:
         return spans.pick(self.llm, self.gate, messages, reply, b.question, b.lang, options, limits, b.cancel)
 
     def _checked(
-        self, checker: Attributor, sentences: list[str], b: Brief, english: list[str] | None
+        self, checker: Attributor, sentences: list[str], b: Brief, japanese: list[str] | None
     ) -> Iterator[Delta]:
-        """Only checked text reaches the reader: each finished sentence, with its markers corrected (and,
-        with `english`, translated once checked)."""
+        """Only checked text reaches the reader: each finished sentence, with its markers corrected (kept
+        in `japanese` instead when it goes out translated)."""
         for sentence in sentences:
             kept = checker.add(sentence)
             if kept is None:
                 continue
-            if english is not None:
-                kept = translate(self.llm, self.gate, kept, self.config.limits(), b.cancel)
-                english.append(kept)
-                b.timings.setdefault("ttft_ms", elapsed_ms(b.t0))
-                yield Delta(kept if len(english) == 1 else " " + kept)
+            if japanese is not None:
+                japanese.append(kept)
                 continue
             b.timings.setdefault("ttft_ms", elapsed_ms(b.t0))
             yield Delta(kept if checker.kept == 1 else checker.joiner() + kept)
+
+    def _translated(self, japanese: list[str] | None, b: Brief) -> Generator[Delta, None, list[str] | None]:
+        """The kept Japanese sentences in English, each streamed once translated (None off that route)."""
+        if japanese is None:
+            return None
+        english: list[str] = []
+        for sentence in japanese:
+            if b.cancel.is_set():
+                break
+            english.append(translate(self.llm, self.gate, sentence, self.config.limits(), b.cancel))
+            b.timings.setdefault("ttft_ms", elapsed_ms(b.t0))
+            yield Delta(english[-1] if len(english) == 1 else " " + english[-1])
+        return english
 
 
 def _shown(checked: Attributed, english: list[str] | None) -> Attributed:

@@ -1,0 +1,42 @@
+"""English by way of Japanese (RAG_ANSWER_ENGLISH_ROUTE=translate): the model answers in Japanese and the
+checked answer is translated once the model has finished it, through the same model gate."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from rag.answering.pipeline import Answerer
+from rag.answering.translate import SYSTEM
+from rag.llm.gate import ModelGate
+from rag.retrieval.engine import Engine
+from rag.settings import Settings
+from rag.types import Delta, Done
+from tests.fakes import ScriptedLLM
+from tests.options import answer_config
+
+from .conftest import fake_index
+
+QUESTION = "How much inspection work did the visual inspection AI save?"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return Engine(Settings(embedding_model="fake:64"), index=fake_index(tmp_path_factory, "english-route"))
+
+
+def test_the_translation_is_asked_after_the_answer_frees_the_one_model(engine: Engine) -> None:
+    llm = ScriptedLLM("fake:failmid")  # streams a finished sentence, then more, then breaks
+    # the fake model quotes Japanese whatever the question's language: the on-topic check would drop it
+    config = answer_config(english_route="translate", queue_s=3.0, span_fallback=False, on_topic=False)
+    answerer = Answerer(engine, llm, config, gate=ModelGate(1))
+    started = time.perf_counter()
+    events = list(answerer.stream(QUESTION))
+    took = time.perf_counter() - started
+    answer = next(e.answer for e in events if isinstance(e, Done))
+    assert answer.mode == "generative" and answer.fallback == "failure"  # the finished sentence stays
+    assert [p[0].content == SYSTEM for p in llm.prompts] == [False, True]  # the answer, then its translation
+    assert took < config.queue_s  # never waited on the gate the answer held
+    shown = "".join(e.text for e in events if isinstance(e, Delta))
+    assert shown.strip() == answer.answer.strip()
