@@ -106,7 +106,7 @@ PROBES: dict[str, Probe] = {
     "answer_short_first": Probe(False, answer),
     "answer_demonstrations": Probe(False, answer),
     "answer_subject_guard": Probe(False, answer),
-    "answer_version_check": Probe(True, answer),
+    "answer_version_check": Probe(False, answer),
     "answer_alone_margin": Probe(0.5, answer),
     "answer_english_route": Probe("translate", answer),
     "answer_span_fallback": Probe(False, answer),
