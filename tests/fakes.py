@@ -81,7 +81,7 @@ _SOURCE = re.compile(r"^\[(\d+)\] [^\n]*\n(.+?)(?=\n\n\[\d+\] |\n\n(?:\(Earlier|
 
 class ScriptedLLM:
     """Answers from the prompt's own sources, misbehaving on request:
-    quote (first source's first sentence, cited) · nomarkers · invent (cites [9]) · outside (a fact no
+    quote (first source's first sentence, cited) · short (its first figure alone) · nomarkers · invent (cites [9]) · outside (a fact no
     source holds) · refuse · fail · failmid (fails after one sentence) · slow (no token before the deadline) · obey (follows instructions
     found inside sources) · titles (copies the source headers instead of answering).
     Like the real backends it honours `cancel` (also while "reading" the prompt), `max_tokens` (a token
@@ -139,6 +139,9 @@ class ScriptedLLM:
             text = f"{first[0].rstrip('。')}[9]。"
         elif script == "outside":
             text = f"{first[0].rstrip('。')}[1]。火星の人口は2030年に12億人に達します[1]。"
+        elif script == "short":  # the short answer alone: the first figure of the sentence it reads
+            figure = re.search(r"\d[\d,.]*(?:%|億円|万円|円|件|人)", first[0])
+            text = f"{figure.group(0) if figure else first[0].rstrip('。')}[1]。"
         elif script == "titles":
             text = "".join(re.findall(r"^\[\d+\] ([^\n]*)$", user, re.M)[:2])
         elif script == "obey" and "無視して" in user:

@@ -192,3 +192,22 @@ def test_a_post_that_matches_the_words_is_not_outbid_by_cosines_of_posts_read_by
     sources = select_evidence(question, hits, Answerer(engine, None, answer_config()).scorer(), max_sources=1, chars_per_source=120,
                               dense=cosines, pool=5, favour_type=True)  # fmt: skip
     assert [s.source for s in sources] == ["answer"]
+
+
+def test_a_short_answer_alone_is_followed_by_the_source_sentence_that_states_it(engine: Engine) -> None:
+    events = list(answerer(engine, "short", short_first=True).stream(QUESTION))
+    answer = events[-1].answer
+    assert answer.answer.startswith("42%[1]。")
+    second = answer.answer.removeprefix("42%[1]。")
+    assert "42%" in second and second.endswith("[1]。")  # the sentence it stands in, with its marker
+    assert second.replace("[1]", "") in answer.citations[0].quote or "42%" in answer.citations[0].quote
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == answer.answer  # streamed as final
+    assert_integrity(answer)
+
+
+def test_an_english_short_answer_is_not_followed_by_a_japanese_sentence(engine: Engine) -> None:
+    # the fake quotes Japanese whatever the question's language: the on-topic check would drop it
+    english = answerer(engine, "short", short_first=True, on_topic=False)
+    answer = english.ask("How much inspection work did the visual inspection AI save?")
+    assert answer.language == "en" and answer.mode == "generative"
+    assert answer.answer.count("[") == 1

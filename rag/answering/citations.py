@@ -152,6 +152,7 @@ class Attributor:
         self.dropped: list[str] = []
         self.echoes: list[str] = []  # sentences that only repeated source headers
         self.factual = self.cited = self.kept = 0
+        self.held: tuple[int, str] | None = None  # (source, sentence) stating the short answer
 
     def add(self, sentence: str) -> str | None:
         """The sentence as it should read (markers checked, moved or added), or None when dropped."""
@@ -183,10 +184,12 @@ class Attributor:
             if core:
                 # The short answer must stand in a source it cites; the sentence that holds it there may
                 # carry the question's subject for it (「120億円。」 names nothing itself).
-                held = next((h for j in marks if (h := holding_sentence(core, self.sources[j])) is not None), None)
-                if held is None:
+                found = ((j, h) for j in marks if (h := holding_sentence(core, self.sources[j])) is not None)
+                self.held = next(found, None)
+                if self.held is None:
                     self.dropped.append(claim)
                     return None
+                held = self.held[1]
                 if self.focus is not None and not (self.focus.bears(claim, True) or self.focus.bears(held, True)):
                     self.off_topic.append(claim)
                     return None
@@ -203,6 +206,22 @@ class Attributor:
         text = _place(claim, "".join(f"[{self.order[j]}]" for j in marks))
         self.parts.append(text)
         return text
+
+    def short_alone(self) -> str | None:
+        """When the answer is the short answer alone, the source sentence that states it, marked, added as
+        the answer's second sentence: a question asking two things (「総時間と増加率」) gets both from it,
+        and the reader sees where the figure stands. None otherwise."""
+        if self.kept != 1 or self.held is None or self.parts[0].count("[") != 1:
+            return None
+        j, sentence = self.held
+        claim = clean(sentence).strip()
+        if not claim or _MARKER.search(claim):
+            return None
+        self.kept += 1
+        self.factual += 1
+        self.cited += 1
+        self.parts.append(_place(claim, f"[{self.order[j]}]"))
+        return self.parts[-1]
 
     def joiner(self) -> str:
         return "" if language_of("".join(self.parts)) == "ja" else " "

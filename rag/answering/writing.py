@@ -107,6 +107,8 @@ class Writer:
             return outcomes.fallback(b.question, b.sources, self.scorer, b.lang, timings, t0, b.keys, usage,
                                      b.related, "refused")  # fmt: skip
         yield from self._checked(checker, answer_sentences(pending), b, japanese)
+        if cfg.short_first and b.lang == "ja" and (sentence := checker.short_alone()) is not None:
+            yield Delta(checker.joiner() + sentence)
         english = yield from self._translated(japanese, b)
         checked = checker.result()
         if checker.cited == 0:
