@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     answer_grammar: bool = Field(False, description="constrain decoding to cited sentences (llama.cpp grammar)")
     answer_passages: bool = Field(True, description="send the key passage before the model starts")
     answer_evidence_pool: int = Field(5, ge=1, le=10, description="top posts whose sentences compete for evidence")
+    answer_meaning_sentences: int = Field(
+        6, ge=0, le=100, description="sentences of each post embedded when evidence is read by meaning; 0 = all"
+    )
     answer_compact_headers: bool = Field(True, description="source headers with the date only")
     answer_favour_type: bool = Field(True, description="favour evidence holding the kind of fact asked for")
     answer_on_topic: bool = Field(True, description="drop supported sentences that do not bear on the question")
@@ -264,7 +267,7 @@ class Settings(BaseSettings):
             on_topic=self.answer_on_topic, short_first=self.answer_short_first,
             demonstrations=self.answer_demonstrations, subject_guard=self.answer_subject_guard,
             alone_margin=self.answer_alone_margin, span_fallback=self.answer_span_fallback,
-            english_route=self.answer_english_route,
+            english_route=self.answer_english_route, meaning_sentences=self.answer_meaning_sentences,
         )  # fmt: skip
 
     def embedder_options(self) -> EmbedderOptions:

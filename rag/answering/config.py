@@ -33,6 +33,7 @@ class AnswerConfig:
     alone_margin: float
     english_route: EnglishRoute
     span_fallback: bool
+    meaning_sentences: int  # rag/answering/evidence.py `readable`
 
     def limits(self) -> Limits:
         """How long and how much the model may write for an answer."""
