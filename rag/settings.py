@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     answer_grammar: bool = Field(False, description="constrain decoding to cited sentences (llama.cpp grammar)")
     answer_passages: bool = Field(True, description="send the key passage before the model starts")
     answer_evidence_pool: int = Field(5, ge=1, le=10, description="top posts whose sentences compete for evidence")
+    # Embedding every sentence of the pool was the seconds before the key passage (85 for an English
+    # question); 6 a post chose the same key passage on 200 tuning questions (docs/answers.md, "Key passage cost").
     answer_meaning_sentences: int = Field(
         6, ge=0, le=100, description="sentences of each post embedded when evidence is read by meaning; 0 = all"
     )
