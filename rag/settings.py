@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     answer_grammar: bool = Field(False, description="constrain decoding to cited sentences (llama.cpp grammar)")
     answer_passages: bool = Field(True, description="send the key passage before the model starts")
     answer_evidence_pool: int = Field(5, ge=1, le=10, description="top posts whose sentences compete for evidence")
+    # Embedding every sentence of the pool was the seconds before the key passage (85 for an English
+    # question). 8 a post chose the same key passages and kept every evidence that held the answer on 200
+    # tuning questions; 6 lost two (docs/answers.md, "Key passage cost").
+    answer_meaning_sentences: int = Field(
+        8, ge=0, le=100, description="sentences of each post embedded when evidence is read by meaning; 0 = all"
+    )
     answer_compact_headers: bool = Field(True, description="source headers with the date only")
     answer_favour_type: bool = Field(True, description="favour evidence holding the kind of fact asked for")
     answer_on_topic: bool = Field(True, description="drop supported sentences that do not bear on the question")
@@ -270,7 +276,7 @@ class Settings(BaseSettings):
             demonstrations=self.answer_demonstrations, subject_guard=self.answer_subject_guard,
             version_check=self.answer_version_check,
             alone_margin=self.answer_alone_margin, span_fallback=self.answer_span_fallback,
-            english_route=self.answer_english_route,
+            english_route=self.answer_english_route, meaning_sentences=self.answer_meaning_sentences,
         )  # fmt: skip
 
     def embedder_options(self) -> EmbedderOptions:

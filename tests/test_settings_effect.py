@@ -99,6 +99,7 @@ PROBES: dict[str, Probe] = {
     "answer_grammar": Probe(True, answer),
     "answer_passages": Probe(False, answer),
     "answer_evidence_pool": Probe(3, answer),
+    "answer_meaning_sentences": Probe(2, answer),
     "answer_compact_headers": Probe(False, answer),
     "answer_favour_type": Probe(False, answer),
     "answer_on_topic": Probe(False, answer),

@@ -33,7 +33,8 @@ class AnswerConfig:
     alone_margin: float
     english_route: EnglishRoute
     span_fallback: bool
-    version_check: bool = False  # rag/answering/versions.py
+    meaning_sentences: int  # rag/answering/evidence.py `readable`
+    version_check: bool  # rag/answering/versions.py
 
     def limits(self) -> Limits:
         """How long and how much the model may write for an answer."""

@@ -71,11 +71,13 @@ def candidates(
     prefer_dense: bool = False,
     pool: int = 3,
     favour_type: bool = False,
+    meaning_sentences: int = 0,
 ) -> list[Candidate]:
     """Per post of the top `pool`, the best-scoring sentence and its neighbours up to the budget, best
     post first. `dense(question, sentences)` scores sentences by meaning: always when `prefer_dense` (an
     English question over Japanese posts, where words cannot meet), otherwise only when no sentence
-    shares enough words. `favour_type` lifts sentences holding the kind of fact the question asks for."""
+    shares enough words; then only `meaning_sentences` of each post (0 = all), see `readable`.
+    `favour_type` lifts sentences holding the kind of fact the question asks for."""
     q_terms = scorer.terms(question)
     kind = wanted(question) if favour_type else "any"
     found: list[Candidate] = []
@@ -88,7 +90,7 @@ def candidates(
         by_meaning = dense is not None and (prefer_dense or lexical.max(initial=0.0) < 0.25)
         if by_meaning:
             assert dense is not None
-            scores = dense(question, sentences)
+            scores = _by_meaning(question, sentences, dense, readable(lexical, meaning_sentences))
         typed = np.array([has(s, kind) for s in sentences]) if kind != "any" else np.zeros(len(sentences))
         scores = scores + (_TYPE_BONUS_DENSE if by_meaning else _TYPE_BONUS) * typed
         best = int(np.argmax(scores)) if scores.size and scores.max() > 0 else 0
@@ -100,6 +102,27 @@ def candidates(
             Candidate(rival - _RANK_PRIOR * rank, rank, hit, _window(sentences, scores, best, chars_per_source))
         )
     return sorted(found, key=lambda c: (-c.score, c.rank))
+
+
+def readable(lexical: np.ndarray, most: int) -> np.ndarray:
+    """Which of a post's sentences are embedded (indices, in post order): the `most` sharing the most
+    words with the question, ties going to the earlier, i.e. the better-matching chunk's (retrieval lists
+    a post's chunks best first). Embedding is the cost before the key passage (about 65 short sentences
+    a second on a quiet machine here), and an English question's pool holds 80+ sentences."""
+    if most <= 0 or lexical.size <= most:
+        return np.arange(lexical.size)
+    return np.sort(np.argsort(-lexical, kind="stable")[:most])
+
+
+def _by_meaning(
+    question: str, sentences: list[str], dense: Callable[[str, list[str]], np.ndarray], read: np.ndarray
+) -> np.ndarray:
+    """Cosines of the read sentences; the unread score below every read one, so they are never the best
+    but can still widen its window."""
+    cosines = dense(question, [sentences[i] for i in read])
+    scores = np.full(len(sentences), float(cosines.min(initial=0.0)) - 1.0)
+    scores[read] = cosines
+    return scores
 
 
 def lead(found: Sequence[Candidate]) -> float:
@@ -125,13 +148,14 @@ def select_evidence(
     pool: int = 3,
     favour_type: bool = False,
     alone_margin: float = 0.0,
+    meaning_sentences: int = 0,
 ) -> list[Source]:
     """The evidence the model reads: the best `max_sources` of `candidates()`, numbered in retrieval
     order. With `alone_margin` > 0, the best post is quoted alone when it leads the next by that much,
     so the model is not shown another post's competing figures for what one post plainly answers."""
     found = candidates(
         question, hits, scorer, chars_per_source=chars_per_source, dense=dense, prefer_dense=prefer_dense,
-        pool=max(pool, max_sources), favour_type=favour_type,
+        pool=max(pool, max_sources), favour_type=favour_type, meaning_sentences=meaning_sentences,
     )  # fmt: skip
     keep = 1 if alone_margin > 0 and lead(found) >= alone_margin else max_sources
     sources: list[Source] = []

@@ -199,7 +199,7 @@ class Answerer:
         return select_evidence(
             query, hits, self.scorer(), max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
             dense=meaning.of, prefer_dense=lang == "en", pool=cfg.evidence_pool, favour_type=cfg.favour_type,
-            alone_margin=cfg.alone_margin,
+            alone_margin=cfg.alone_margin, meaning_sentences=cfg.meaning_sentences,
         )  # fmt: skip
 
     def key_passages(
