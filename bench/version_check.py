@@ -14,6 +14,7 @@ from bench.common import answerer_on, bench_parser, write
 from rag.answering.evidence import evidence_depth
 from rag.answering.versions import unnamed_versions, versions_asked
 from rag.evaluation.evaluate import load_questions
+from rag.retrieval.conversation import standalone
 from rag.settings import Settings
 
 
@@ -22,15 +23,17 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0, help="leave out the first N questions")
     args = parser.parse_args()
     answerer = answerer_on(args.index, Settings())
-    rows: list[dict[str, Any]] = []
-    for q in load_questions(args.questions)[args.skip :]:
-        if not versions_asked(q.question):
-            continue
-        hits = answerer.engine.search(q.question, evidence_depth(answerer.config)).result.hits
-        missing = unnamed_versions(q.question, hits)
-        rows.append({"id": q.id, "answerable": q.answerable, "asked": versions_asked(q.question),
-                     "refused": bool(missing)})  # fmt: skip
     questions = load_questions(args.questions)[args.skip :]
+    rows: list[dict[str, Any]] = []
+    for q in questions:
+        # as the answer path asks it: the period it names read into filters, the rest searched and checked
+        r = answerer.request(q.question)
+        if not versions_asked(r.content):
+            continue
+        query = standalone(r.content, r.history).query
+        hits = answerer.engine.search(query, evidence_depth(answerer.config, r.dating.latest), r.filters).result.hits
+        rows.append({"id": q.id, "answerable": q.answerable, "asked": versions_asked(r.content),
+                     "refused": bool(unnamed_versions(r.content, hits))})  # fmt: skip
     figures = {
         "questions": len(questions),
         "answerable": sum(q.answerable for q in questions),
