@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     answer_english_terms: bool = Field(
         False, description="the model writes Japanese search terms for English questions"
     )
+    answer_japanese_question: bool = Field(
+        False, description="the model renders an English question in Japanese, which is searched and asked"
+    )
     # The next four are on together: on 100 Japanese answerable questions of the tuning set they answered
     # +0.09 more right (95% CI 0.01-0.17), refusing 0.12 instead of 0.29; the part each plays is not
     # separated yet (docs/answers.md, "Decided on the tuning set").
@@ -272,6 +275,7 @@ class Settings(BaseSettings):
             queue_s=self.llm_queue_s, grammar=self.answer_grammar, passages=self.answer_passages,
             evidence_pool=self.answer_evidence_pool, compact_headers=self.answer_compact_headers,
             favour_type=self.answer_favour_type, english_terms=self.answer_english_terms,
+            japanese_question=self.answer_japanese_question,
             on_topic=self.answer_on_topic, short_first=self.answer_short_first,
             demonstrations=self.answer_demonstrations, subject_guard=self.answer_subject_guard,
             version_check=self.answer_version_check,

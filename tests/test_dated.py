@@ -42,6 +42,8 @@ def answerer(index: Path) -> Answerer:
         ("先月の記事によるとミライAIの売上高は？", ("2025-04-01", "2025-04-30")),
         ("What did the articles in 2024 say about Mirai AI?", ("2024-01-01", "2024-12-31")),
         ("What did the blog publish last month about Mirai?", ("2025-04-01", "2025-04-30")),
+        ("In a post published in March 2025, what was Mirai's revenue?", ("2025-03-01", "2025-03-31")),
+        ("What did the posts from 2024 say about Mirai?", ("2024-01-01", "2024-12-31")),
     ],
 )
 def test_a_named_period_is_resolved_against_the_day_it_is_asked(question: str, period: tuple[str, str]) -> None:
@@ -57,6 +59,7 @@ def test_a_named_period_is_resolved_against_the_day_it_is_asked(question: str, p
         "市場は2028年にどの規模になると予測されていますか？",
         "2023〜2028年の年平均成長率は？",
         "What will the market be worth in 2030 according to the articles?",  # a future year is a forecast
+        "According to the blog, what was South Korea's robot density in 2022?",  # the post word is not next to it
     ],
 )
 def test_a_year_that_dates_a_fact_is_not_a_period(question: str) -> None:

@@ -25,6 +25,7 @@ class AnswerConfig:
     evidence_pool: int
     compact_headers: bool
     english_terms: bool
+    japanese_question: bool  # rag/retrieval/japanese_question.py
     on_topic: bool  # rag/answering/focus.py
     favour_type: bool
     short_first: bool

@@ -1,5 +1,5 @@
 """The answer pipeline, one path: a request (the period it names read into its filters) → `prepare`
-(retrieval, Japanese search terms for an English question, evidence) → `respond` (the key passage, then
+(an English question read in Japanese when asked, retrieval, evidence) → `respond` (the key passage, then
 the model's checked sentences: rag/answering/writing.py) → the dated note. The cache wraps this from
 outside (rag/cache/memo.py), between the two stages.
 
@@ -34,6 +34,7 @@ from rag.llm.generate import Limits, generate
 from rag.retrieval.conversation import Standalone, standalone
 from rag.retrieval.engine import Engine
 from rag.retrieval.filters import Filters
+from rag.retrieval.japanese_question import japanese_question
 from rag.retrieval.periods import read_period, wants_latest, without_period
 from rag.retrieval.query_terms import japanese_terms
 from rag.retrieval.retriever import Hit
@@ -57,8 +58,13 @@ class Request:
     dating: Dating
     cancel: threading.Event
     who: str
-    lang: Lang
+    lang: Lang  # the answer's
     t0: float = field(default_factory=time.perf_counter)
+    reads: Lang | None = None  # the language of `content` when not the answer's (an English question read in Japanese)
+
+    @property
+    def read_lang(self) -> Lang:
+        return self.reads or self.lang
 
 
 @dataclass
@@ -131,6 +137,11 @@ class Answerer:
             facts = archive_facts(self.engine.posts, self.engine.timezone, self.engine.site_title)
             asked = list(self.suggestions()) if self.suggestions else []
             return outcomes.help_answer(help_text(facts, asked, r.lang), r.lang, {}, r.t0)
+        rendering_ms = None
+        if r.lang == "en" and cfg.japanese_question and self.llm is not None and not r.history:
+            if rendering := japanese_question(self.llm, self.gate, r.content, cfg.limits(), r.cancel, r.who):
+                r = replace(r, content=rendering, reads="ja")
+            rendering_ms = elapsed_ms(r.t0)
         turn = standalone(r.content, r.history)
         depth = evidence_depth(cfg, r.dating.latest)
         meaning = Meaning(self.engine.embedder, r.cancel)
@@ -140,6 +151,8 @@ class Answerer:
             search = self.engine.search(turn.query, depth, r.filters)
             hits = self._ordered(search.result.hits, turn, r)
         timings = {"retrieve_ms": elapsed_ms(r.t0)}
+        if rendering_ms is not None:
+            timings["rendering_ms"] = rendering_ms
         yield Sources(related(hits))
         if r.lang == "en" and cfg.english_terms and self.llm is not None and not r.cancel.is_set():
             terms = japanese_terms(self.llm, self.gate, r.content, cfg.limits(), r.cancel, who=r.who)
@@ -152,7 +165,7 @@ class Answerer:
         with self._core(r) as ours:
             if not ours:
                 return None
-            sources = self.evidence(turn.query, hits, r.lang, meaning)  # a follow-up's, with what it follows
+            sources = self.evidence(turn.query, hits, r.read_lang, meaning)  # a follow-up's, with what it follows
         return Prepared(r, turn, hits, search.relevance, sources, timings, meaning)
 
     def respond(self, p: Prepared) -> Iterator[Event]:
@@ -161,7 +174,7 @@ class Answerer:
         with self._core(r) as ours:
             if not ours:
                 return
-            keys = self.key_passages(r.content, p.sources, r.lang, p.meaning) if cfg.passages else []
+            keys = self.key_passages(r.content, p.sources, r.read_lang, p.meaning) if cfg.passages else []
         if keys:
             p.timings["passage_ms"] = elapsed_ms(r.t0)
             yield Passages(outcomes.quoted(keys, p.sources), p.timings["passage_ms"])

@@ -17,7 +17,8 @@ from datetime import date, timedelta
 from index.text import nfkc
 
 _POST_WORDS_JA = r"(?:[)）]\s*)?(?:の|に)?(?:記事|投稿|掲載|公開された記事|書かれた|ブログ)"
-_POST_WORDS_EN = r"\b(?:articles?|posts?|blog|published|written|coverage)\b"
+_POST_WORDS_EN = r"\b(?:articles?|posts?|blog|publish(?:ed)?|written|coverage)\b"
+_DATE_EN = r"(?P<date>\b(?:in|from|during)\s+(?:(?P<month>[A-Za-z]+)\s+)?(?P<year>\d{4})\b(?!\s*(?:-|to|–)\s*\d))"
 _MONTHS_EN = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _LATEST = re.compile(
     r"最新|現在|現時点|直近|今の|今は|今、|最近の|\blatest\b|\bcurrent(?:ly)?\b|\bnow\b|\bas of\b|"
@@ -77,12 +78,15 @@ def _written(text: str, today: date) -> Period | None:
         year, month = int(ja.group(1)), int(ja.group(2)) if ja.group(2) else 0
         found = _valid(year, month, today)
         return replace(found, phrase=ja.group(0)) if found else None
-    if re.search(_POST_WORDS_EN, text, re.I):
-        en = re.search(r"\b(?:in|from|during)\s+(?:([A-Za-z]+)\s+)?(\d{4})\b(?!\s*(?:-|to|–)\s*\d)", text, re.I)
-        if en:
-            month = _MONTHS_EN.get((en.group(1) or "").lower(), 0)
-            found = _valid(int(en.group(2)), month, today)
-            return replace(found, phrase=en.group(0)) if found else None
+    # The post word must be next to the date ("posts published in May 2025", "2024 articles"):
+    # "According to the blog, what was the density in 2022?" dates the fact, not the post.
+    en = re.search(rf"{_POST_WORDS_EN}(?:\s+[\w']+){{0,3}}?\s+{_DATE_EN}", text, re.I) or re.search(
+        rf"{_DATE_EN}(?:'s)?\s+{_POST_WORDS_EN}", text, re.I
+    )
+    if en:
+        month = _MONTHS_EN.get((en.group("month") or "").lower(), 0)
+        found = _valid(int(en.group("year")), month, today)
+        return replace(found, phrase=en.group("date")) if found else None
     return None
 
 
