@@ -5,6 +5,8 @@ takes minutes where one answered point takes 5-30. It bounds what any model can 
 
     python -m bench.evidence_budget [--index data/bench/ingest-index]
         [--jaquad data/bench/jaquad/questions-200.jsonl --jaquad-index data/bench/jaquad/index]
+    python -m bench.evidence_budget --questions bench/data/tuning.jsonl --name tuning --points 2x200,3x200 \
+        --no-jaquad --out bench/results/evidence-budget-tuning.json   # the ids held at each point, for pairing
 """
 
 from __future__ import annotations
@@ -28,26 +30,31 @@ SOURCES = (1, 2, 3)
 CHARS = (80, 120, 160, 200, 300)
 
 
-def grid(engine: Engine, questions: list[Question], settings: Settings) -> dict[str, dict[str, float]]:
+def grid(
+    engine: Engine, questions: list[Question], settings: Settings, points: list[tuple[int, int]] | None = None
+) -> dict[str, dict[str, Any]]:
     answerer = Answerer(engine, None, settings.answer_config())
     cfg = answerer.config
     hits = {q.id: engine.search(q.question, evidence_depth(cfg)).result.hits for q in questions}
-    out = {}
-    for n in SOURCES:
-        for chars in CHARS:
-            budget = replace(cfg, max_sources=n, chars_per_source=chars)
-            held, prompt = 0, []
-            for q in questions:
-                lang = language_of(q.question)
-                sources = answerer.evidence(q.question, hits[q.id], lang, config=budget)
-                held += grade(" ".join(s.text for s in sources), q.answer).correct
-                prompt.append(len(build_messages(q.question, sources, lang, compact=True)[1].content))
-            prompt.sort()
-            out[f"{n}x{chars}"] = {
-                "evidence_holds_answer": round(held / len(questions), 4),
-                "user_prompt_chars_p50": prompt[len(prompt) // 2],
-            }
-            print(f"{n} × {chars}: {out[f'{n}x{chars}']}", flush=True)
+    out: dict[str, dict[str, Any]] = {}
+    for n, chars in points or [(n, chars) for n in SOURCES for chars in CHARS]:
+        budget = replace(cfg, max_sources=n, chars_per_source=chars)
+        held: list[str] = []
+        prompt = []
+        for q in questions:
+            lang = language_of(q.question)
+            sources = answerer.evidence(q.question, hits[q.id], lang, config=budget)
+            if grade(" ".join(s.text for s in sources), q.answer).correct:
+                held.append(q.id)
+            prompt.append(len(build_messages(q.question, sources, lang, compact=True)[1].content))
+        prompt.sort()
+        out[f"{n}x{chars}"] = {
+            "evidence_holds_answer": round(len(held) / len(questions), 4),
+            "user_prompt_chars_p50": prompt[len(prompt) // 2],
+        }
+        print(f"{n} × {chars}: {out[f'{n}x{chars}']}", flush=True)
+        if points:
+            out[f"{n}x{chars}"]["held"] = held
     return out
 
 
@@ -62,11 +69,15 @@ def main() -> None:
     parser.add_argument("--jaquad", type=Path, default=ROOT / "data/bench/jaquad/questions-200.jsonl")
     parser.add_argument("--jaquad-index", type=Path, default=ROOT / "data/bench/jaquad/index")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/evidence-budget.json")
+    parser.add_argument("--name", default="dev", help="the key the question set's figures go under")
+    parser.add_argument("--points", default="", help="sources x chars, comma-separated (default: the grid)")
+    parser.add_argument("--no-jaquad", action="store_true")
     args = parser.parse_args()
+    points = [(int(a), int(b)) for a, b in (p.split("x") for p in args.points.split(",") if p)] or None
     settings = Settings()
     blog = Engine(settings, index=args.index)
-    figures: dict[str, Any] = {"dev": grid(blog, answerable(args.questions), settings)}
-    if args.jaquad.is_file():  # python -m bench.jaquad_questions writes it
+    figures: dict[str, Any] = {args.name: grid(blog, answerable(args.questions), settings, points)}
+    if args.jaquad.is_file() and not args.no_jaquad:  # python -m bench.jaquad_questions writes it
         jaquad = Engine(settings, index=args.jaquad_index, embedder=blog.embedder)
         figures["jaquad"] = grid(jaquad, answerable(args.jaquad), settings)
     write(args.out, figures, "python -m bench.evidence_budget")

@@ -78,7 +78,7 @@ def _written(text: str, today: date) -> Period | None:
         year, month = int(ja.group(1)), int(ja.group(2)) if ja.group(2) else 0
         found = _valid(year, month, today)
         return replace(found, phrase=ja.group(0)) if found else None
-    # The post word must be next to the date ("posts published in May 2025", "2024 articles"):
+    # The post word must be next to the date ("posts published in May 2025", "in 2024 articles"):
     # "According to the blog, what was the density in 2022?" dates the fact, not the post.
     en = re.search(rf"{_POST_WORDS_EN}(?:\s+[\w']+){{0,3}}?\s+{_DATE_EN}", text, re.I) or re.search(
         rf"{_DATE_EN}(?:'s)?\s+{_POST_WORDS_EN}", text, re.I
