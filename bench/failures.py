@@ -3,7 +3,8 @@ put in the first stage that lost it, so the counts add up to the misses.
 
 - flagged: the not-in-archive signal refused before the model was asked;
 - retrieval: no gold post among the posts evidence is drawn from (top 5);
-- evidence: a gold post was there, but the evidence the model read does not hold the gold answer;
+- evidence: a gold post was there, but the evidence the model read does not hold the gold answer
+  (`evidence_gold_quoted` lists those where a gold post was quoted, only not the part with the answer);
 - model refused: the evidence holds the answer and the model replied NOT_IN_ARCHIVE (or its sentences
   failed the checks);
 - model wrong: the evidence holds the answer and the model wrote something else.
@@ -50,6 +51,7 @@ def main() -> None:
     engine = answerer.engine
     depth = evidence_depth(answerer.config)
     stages: dict[str, list[str]] = {}
+    quoted: list[str] = []
     for record in result["questions"]:
         q = gold[record["id"]]
         if not q.answerable or record["correct"]:
@@ -58,8 +60,11 @@ def main() -> None:
         sources = answerer.evidence(q.question, hits, language_of(q.question))
         holds = grade(" ".join(s.text for s in sources), q.answer).correct
         stages.setdefault(stage(record, holds), []).append(record["id"])
+        if stage(record, holds) == "evidence" and {s.source for s in sources} & set(q.gold):
+            quoted.append(record["id"])
     counts = Counter({k: len(v) for k, v in stages.items()})
-    print(json.dumps({"missed": sum(counts.values()), "by_stage": stages}, ensure_ascii=False, indent=2))
+    report = {"missed": sum(counts.values()), "by_stage": stages, "evidence_gold_quoted": quoted}
+    print(json.dumps(report, ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":
