@@ -104,6 +104,7 @@ PROBES: dict[str, Probe] = {
     "answer_favour_type": Probe(False, answer),
     "answer_on_topic": Probe(False, answer),
     "answer_english_terms": Probe(True, answer),
+    "answer_japanese_question": Probe(True, answer),
     "answer_short_first": Probe(False, answer),
     "answer_demonstrations": Probe(False, answer),
     "answer_subject_guard": Probe(False, answer),
