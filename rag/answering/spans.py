@@ -17,9 +17,9 @@ from index.text import Lang, split_sentences
 from index.text.quantities import normalize, spans
 from rag.answering.answer_type import wanted
 from rag.answering.prompts import Source, clean, quote
-from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
+from rag.llm.base import LLM, Message
 from rag.llm.gate import ModelGate
-from rag.llm.generate import Limits, generate
+from rag.llm.generate import Limits, complete
 
 MOST = 12  # choices offered; more would cost reading time and make the pick harder
 _DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}年(?:度)?")
@@ -71,12 +71,8 @@ def pick(
     ]
     grammar = "root ::= " + " | ".join(f'"{letter}"' for letter in letters) + "\n"
     short = limits.shorter(2, 10.0, 15.0)
-    text = ""
-    try:
-        for item in generate(llm, gate, follow, short, cancel, grammar):
-            if isinstance(item, str):
-                text += item
-    except (LLMFailed, LLMUnavailable):
+    text = complete(llm, gate, follow, short, cancel, grammar)
+    if text is None:
         return None
     letter = text.strip()[:1]
     return options[letters.index(letter)] if letter and letter in letters else None

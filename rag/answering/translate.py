@@ -11,9 +11,9 @@ import re
 import threading
 
 from index.text.quantities import english_scale, normalize, quantities, share_supported, with_english_scales
-from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
+from rag.llm.base import LLM, Message
 from rag.llm.gate import ModelGate
-from rag.llm.generate import Limits, generate
+from rag.llm.generate import Limits, complete
 
 SYSTEM = (
     "Translate the Japanese text into plain English. Keep every [n] marker right after the words it follows. "
@@ -55,12 +55,8 @@ def translate(llm: LLM, gate: ModelGate, sentence: str, limits: Limits, cancel: 
         return quick
     messages = [Message("system", SYSTEM), Message("user", with_english_scales(sentence))]
     short = limits.shorter(120, 10.0, 20.0)
-    text = ""
-    try:
-        for item in generate(llm, gate, messages, short, cancel):
-            if isinstance(item, str):
-                text += item
-    except (LLMFailed, LLMUnavailable):
+    text = complete(llm, gate, messages, short, cancel)
+    if text is None:
         return sentence
     text = text.strip().splitlines()[0].strip() if text.strip() else ""
     if not text or share_supported(text, with_english_scales(sentence)) < 1.0:

@@ -85,3 +85,19 @@ def generate(
             # Hold the slot until the model has really stopped (it checks between prompt slices and
             # tokens), so the next request's deadline does not start while this one still runs.
             bridge.join(limits.first_token_s)
+
+
+def complete(
+    llm: LLM, gate: ModelGate, messages: list[Message], limits: Limits, cancel: threading.Event,
+    grammar: str | None = None, timings: dict[str, float] | None = None, who: str = "",
+) -> str | None:  # fmt: skip
+    """The whole text of a short side request (search terms, a pick, a translation), or None when the
+    model is busy, slow or failing: the caller then goes on without it."""
+    text = ""
+    try:
+        for item in generate(llm, gate, messages, limits, cancel, grammar, timings, who):
+            if isinstance(item, str):
+                text += item
+    except (LLMFailed, LLMUnavailable):
+        return None
+    return text

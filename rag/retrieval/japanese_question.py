@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 
 from index.text import language_of
-from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
+from rag.llm.base import LLM, Message
 from rag.llm.gate import ModelGate
-from rag.llm.generate import Limits, generate
+from rag.llm.generate import Limits, complete
 
 SYSTEM = (
     "Translate the English question into one natural Japanese question, as a reader of a Japanese blog "
@@ -29,12 +29,8 @@ def japanese_question(
     wrote no Japanese (then everything reads the English question alone, as before)."""
     short = limits.shorter(96, 10.0, 20.0)
     messages = [Message("system", SYSTEM), Message("user", question)]
-    text = ""
-    try:
-        for item in generate(llm, gate, messages, short, cancel, who=who):
-            if isinstance(item, str):
-                text += item
-    except (LLMFailed, LLMUnavailable):
+    text = complete(llm, gate, messages, short, cancel, who=who)
+    if text is None:
         return ""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     rendering = lines[0] if lines else ""

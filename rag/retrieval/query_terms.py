@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 import threading
 
-from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message
+from rag.llm.base import LLM, Message
 from rag.llm.gate import ModelGate
-from rag.llm.generate import Limits, generate
+from rag.llm.generate import Limits, complete
 
 SYSTEM = (
     "You turn an English question into Japanese search keywords for a Japanese blog archive about AI. "
@@ -28,12 +28,8 @@ def japanese_terms(
     runs on the question alone, as before."""
     short = limits.shorter(24, 10.0, 15.0)
     messages = [Message("system", SYSTEM), Message("user", question)]
-    text = ""
-    try:
-        for item in generate(llm, gate, messages, short, cancel, timings=timings, who=who):
-            if isinstance(item, str):
-                text += item
-    except (LLMFailed, LLMUnavailable):
+    text = complete(llm, gate, messages, short, cancel, timings=timings, who=who)
+    if text is None:
         return ""
     words = list(dict.fromkeys(w for w in _WORD.findall(text) if len(w) > 1))
     return " ".join(words[:MAX_TERMS])
