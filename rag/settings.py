@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     answer_meaning_sentences: int = Field(
         8, ge=0, le=100, description="sentences of each post embedded when evidence is read by meaning; 0 = all"
     )
+    answer_window: Literal["contiguous", "spread"] = Field(
+        "contiguous", description="each source: the best sentence and its neighbours, or the post's best sentences"
+    )
     answer_compact_headers: bool = Field(True, description="source headers with the date only")
     answer_favour_type: bool = Field(True, description="favour evidence holding the kind of fact asked for")
     answer_on_topic: bool = Field(True, description="drop supported sentences that do not bear on the question")
@@ -283,6 +286,7 @@ class Settings(BaseSettings):
             version_check=self.answer_version_check,
             alone_margin=self.answer_alone_margin, span_fallback=self.answer_span_fallback,
             english_route=self.answer_english_route, meaning_sentences=self.answer_meaning_sentences,
+            window=self.answer_window,
         )  # fmt: skip
 
     def embedder_options(self) -> EmbedderOptions:

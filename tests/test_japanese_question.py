@@ -80,3 +80,17 @@ def test_off_by_default_the_english_question_is_asked_as_it_is(engine: Engine) -
     llm = Rendering(RENDERING)
     Answerer(engine, llm, answer_config()).ask(ENGLISH)
     assert len(llm.prompts) == 1 and f"Question: {ENGLISH}" in llm.prompts[0][-1].content
+
+
+def test_the_key_passage_is_scored_on_the_rendering_alone(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    scored: list[tuple[str, str]] = []
+    original = Answerer.key_passages
+
+    def recording(self: Answerer, question: str, sources, lang, meaning=None):  # type: ignore[no-untyped-def]
+        scored.append((question, lang))
+        return original(self, question, sources, lang, meaning)
+
+    monkeypatch.setattr(Answerer, "key_passages", recording)
+    Answerer(engine, Rendering(RENDERING), READ_IN_JAPANESE).ask(ENGLISH)
+    Answerer(engine, Rendering(RENDERING), answer_config()).ask(ENGLISH)
+    assert scored == [(RENDERING, "ja"), (ENGLISH, "en")]

@@ -105,6 +105,7 @@ PROBES: dict[str, Probe] = {
     "answer_on_topic": Probe(False, answer),
     "answer_english_terms": Probe(True, answer),
     "answer_japanese_question": Probe(True, answer),
+    "answer_window": Probe("spread", answer),
     "answer_short_first": Probe(False, answer),
     "answer_demonstrations": Probe(False, answer),
     "answer_subject_guard": Probe(False, answer),

@@ -35,6 +35,7 @@ class AnswerConfig:
     english_route: EnglishRoute
     span_fallback: bool
     meaning_sentences: int  # rag/answering/evidence.py `readable`
+    window: Literal["contiguous", "spread"]  # rag/answering/evidence.py `_window`, `_spread`
     version_check: bool  # rag/answering/versions.py
 
     def limits(self) -> Limits:

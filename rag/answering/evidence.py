@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Literal
 
 import numpy as np
 
@@ -20,6 +22,11 @@ from rag.retrieval.retriever import Hit
 # the dense scores, whose spread between sentences of one post is a few hundredths, proportionally less.
 _TYPE_BONUS, _TYPE_BONUS_DENSE = 0.15, 0.02
 _RANK_PRIOR = 0.05  # per retrieval rank, when more posts compete than can be quoted
+# A spread window takes a sentence from elsewhere in the post only if it scores at least this share of
+# the best: below it, the best sentence's own neighbours (its subject, its period) are worth more.
+_SPREAD_SHARE = 0.5
+
+Window = Literal["contiguous", "spread"]
 
 
 @dataclass(frozen=True)
@@ -72,12 +79,14 @@ def candidates(
     pool: int = 3,
     favour_type: bool = False,
     meaning_sentences: int = 0,
+    window: Window = "contiguous",
 ) -> list[Candidate]:
     """Per post of the top `pool`, the best-scoring sentence and its neighbours up to the budget, best
     post first. `dense(question, sentences)` scores sentences by meaning: always when `prefer_dense` (an
     English question over Japanese posts, where words cannot meet), otherwise only when no sentence
     shares enough words; then only `meaning_sentences` of each post (0 = all), see `readable`.
-    `favour_type` lifts sentences holding the kind of fact the question asks for."""
+    `favour_type` lifts sentences holding the kind of fact the question asks for; `window` is how the
+    budget is filled around the best sentence (`_window`, `_spread`)."""
     q_terms = scorer.terms(question)
     kind = wanted(question) if favour_type else "any"
     found: list[Candidate] = []
@@ -98,9 +107,8 @@ def candidates(
         # match, so a post read by meaning only because its words barely meet the question competes with
         # its word score; only when every post is read by meaning (an English question) do cosines compete.
         rival = float(scores[best]) if prefer_dense else float(lexical[best] + _TYPE_BONUS * typed[best])
-        found.append(
-            Candidate(rival - _RANK_PRIOR * rank, rank, hit, _window(sentences, scores, best, chars_per_source))
-        )
+        fill = _spread if window == "spread" else _window
+        found.append(Candidate(rival - _RANK_PRIOR * rank, rank, hit, fill(sentences, scores, best, chars_per_source)))
     return sorted(found, key=lambda c: (-c.score, c.rank))
 
 
@@ -149,13 +157,14 @@ def select_evidence(
     favour_type: bool = False,
     alone_margin: float = 0.0,
     meaning_sentences: int = 0,
+    window: Window = "contiguous",
 ) -> list[Source]:
     """The evidence the model reads: the best `max_sources` of `candidates()`, numbered in retrieval
     order. With `alone_margin` > 0, the best post is quoted alone when it leads the next by that much,
     so the model is not shown another post's competing figures for what one post plainly answers."""
     found = candidates(
         question, hits, scorer, chars_per_source=chars_per_source, dense=dense, prefer_dense=prefer_dense,
-        pool=max(pool, max_sources), favour_type=favour_type, meaning_sentences=meaning_sentences,
+        pool=max(pool, max_sources), favour_type=favour_type, meaning_sentences=meaning_sentences, window=window,
     )  # fmt: skip
     keep = 1 if alone_margin > 0 and lead(found) >= alone_margin else max_sources
     sources: list[Source] = []
@@ -179,7 +188,36 @@ def _window(sentences: list[str], scores: np.ndarray, best: int, budget: int) ->
         pick = max(options, key=lambda i: (scores[i], -i))
         size += len(sentences[pick])
         lo, hi = min(lo, pick), max(hi, pick)
-    text = "".join(sentences[lo : hi + 1])
+    return _capped("".join(sentences[lo : hi + 1]), budget)
+
+
+def _spread(sentences: list[str], scores: np.ndarray, best: int, budget: int) -> str:
+    """The best sentence and the post's next best wherever they stand, then their neighbours, in post
+    order with gaps marked: the sentence that shares the question's topic words (often the post's opening)
+    outscores the one holding the figure, and a window grown around it alone misses the figure."""
+    chosen = {best}
+    size = len(sentences[best])
+    bar = float(scores[best]) * _SPREAD_SHARE
+    for i in sorted(range(len(sentences)), key=lambda i: (-scores[i], i)):
+        if i not in chosen and scores[i] > 0 and scores[i] >= bar and size + len(sentences[i]) <= budget:
+            chosen.add(i)
+            size += len(sentences[i])
+    while True:
+        options = {j for i in chosen for j in (i - 1, i + 1)} - chosen
+        options = {j for j in options if 0 <= j < len(sentences) and size + len(sentences[j]) <= budget}
+        if not options:
+            break
+        pick = max(options, key=lambda j: (scores[j], -j))
+        chosen.add(pick)
+        size += len(sentences[pick])
+    order = sorted(chosen)
+    text = sentences[order[0]]
+    for prev, i in pairwise(order):
+        text += ("" if i == prev + 1 else "…") + sentences[i]
+    return _capped(text, budget)
+
+
+def _capped(text: str, budget: int) -> str:
     if len(text) > budget * 1.5:
         text = text[: int(budget * 1.5)] + "…"
     return text

@@ -61,6 +61,7 @@ class Request:
     lang: Lang  # the answer's
     t0: float = field(default_factory=time.perf_counter)
     reads: Lang | None = None  # the language of `content` when not the answer's (an English question read in Japanese)
+    rendering: str = ""  # the Japanese rendering alone, which `content` holds before the question as asked
 
     @property
     def read_lang(self) -> Lang:
@@ -140,7 +141,7 @@ class Answerer:
         rendering_ms = None
         if r.lang == "en" and cfg.japanese_question and self.llm is not None and not r.history:
             if rendering := japanese_question(self.llm, self.gate, r.content, cfg.limits(), r.cancel, r.who):
-                r = replace(r, content=rendering, reads="ja")
+                r = replace(r, content=f"{rendering} {r.content}", reads="ja", rendering=rendering)
             rendering_ms = elapsed_ms(r.t0)
         turn = standalone(r.content, r.history)
         depth = evidence_depth(cfg, r.dating.latest)
@@ -174,7 +175,10 @@ class Answerer:
         with self._core(r) as ours:
             if not ours:
                 return
-            keys = self.key_passages(r.content, p.sources, r.read_lang, p.meaning) if cfg.passages else []
+            # scored on the rendering alone: the English words, which no Japanese sentence holds, would lower
+            # every sentence's share of the question's words below the key passage's bar
+            asked = r.rendering or r.content
+            keys = self.key_passages(asked, p.sources, r.read_lang, p.meaning) if cfg.passages else []
         if keys:
             p.timings["passage_ms"] = elapsed_ms(r.t0)
             yield Passages(outcomes.quoted(keys, p.sources), p.timings["passage_ms"])
@@ -212,7 +216,7 @@ class Answerer:
         return select_evidence(
             query, hits, self.scorer(), max_sources=cfg.max_sources, chars_per_source=cfg.chars_per_source,
             dense=meaning.of, prefer_dense=lang == "en", pool=cfg.evidence_pool, favour_type=cfg.favour_type,
-            alone_margin=cfg.alone_margin, meaning_sentences=cfg.meaning_sentences,
+            alone_margin=cfg.alone_margin, meaning_sentences=cfg.meaning_sentences, window=cfg.window,
         )  # fmt: skip
 
     def key_passages(

@@ -25,8 +25,8 @@ MAX_CHARS = 300  # a rendering longer than this is the model rambling, not a que
 def japanese_question(
     llm: LLM, gate: ModelGate, question: str, limits: Limits, cancel: threading.Event, who: str = ""
 ) -> str:
-    """The Japanese rendering and then the question as asked, or "" when the model is slow or failing, or
-    wrote no Japanese (then everything reads the English question alone, as before)."""
+    """The Japanese rendering, or "" when the model is slow or failing, or wrote no Japanese (then
+    everything reads the English question alone, as before)."""
     short = limits.shorter(96, 10.0, 20.0)
     messages = [Message("system", SYSTEM), Message("user", question)]
     text = complete(llm, gate, messages, short, cancel, who=who)
@@ -36,4 +36,4 @@ def japanese_question(
     rendering = lines[0] if lines else ""
     if not rendering or len(rendering) > MAX_CHARS or language_of(rendering) != "ja":
         return ""
-    return f"{rendering} {question}"
+    return rendering
