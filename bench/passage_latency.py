@@ -27,8 +27,9 @@ import numpy as np
 
 from bench.common import ROOT, answerer_on, bench_parser, latency, write
 from index.embedding import Embedder
-from rag.answering.pipeline import Answerer, Prepared
+from rag.answering.pipeline import Answerer
 from rag.answering.prompts import Source
+from rag.answering.request import Prepared
 from rag.evaluation.evaluate import Question, load_questions
 from rag.evaluation.grading import grade
 from rag.settings import Settings

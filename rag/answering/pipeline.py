@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 from index.text import Lang, elapsed_ms, language_of
@@ -25,6 +24,7 @@ from rag.answering.evidence import Scorer, evidence_depth, select_evidence
 from rag.answering.meaning import Departed, Meaning
 from rag.answering.passages import KeyPassage, key_passages
 from rag.answering.prompts import Source, build_messages
+from rag.answering.request import Prepared, Request, final_answer, related
 from rag.answering.service_help import archive_facts, help_text, is_about_service
 from rag.answering.versions import unnamed_versions
 from rag.answering.writing import Brief, Writer
@@ -38,47 +38,9 @@ from rag.retrieval.japanese_question import japanese_question
 from rag.retrieval.periods import read_period, wants_latest, without_period
 from rag.retrieval.query_terms import japanese_terms
 from rag.retrieval.retriever import Hit
-from rag.types import Answer, Delta, Done, Event, Passages, Related, Sources
+from rag.types import Answer, Delta, Done, Event, Passages, Sources
 
 __all__ = ["AnswerConfig", "Answerer", "Delta", "Done", "Event", "Passages", "Sources"]
-
-
-def related(hits: Sequence[Hit]) -> list[Related]:
-    return [Related(h.source, h.url, h.title, h.date.date().isoformat()) for h in hits]
-
-
-@dataclass
-class Request:
-    """One question as asked, what is searched for it, and what the request carries along."""
-
-    question: str  # as asked: the dated note reads the period and measures from it
-    content: str  # without the words that scope the posts (「先月の記事で」): what the answer is about
-    history: Sequence[Message]
-    filters: Filters | None
-    dating: Dating
-    cancel: threading.Event
-    who: str
-    lang: Lang  # the answer's
-    t0: float = field(default_factory=time.perf_counter)
-    reads: Lang | None = None  # the language of `content` when not the answer's (an English question read in Japanese)
-    rendering: str = ""  # the Japanese rendering alone, which `content` holds before the question as asked
-
-    @property
-    def read_lang(self) -> Lang:
-        return self.reads or self.lang
-
-
-@dataclass
-class Prepared:
-    """What retrieval and evidence selection found for a request: all the model stage needs."""
-
-    request: Request
-    turn: Standalone
-    hits: list[Hit]
-    relevance: float
-    sources: list[Source]
-    timings: dict[str, float]
-    meaning: Meaning
 
 
 class Answerer:
@@ -264,11 +226,3 @@ class Answerer:
         else:
             with self.cores.enter(r.cancel.is_set, r.who) as ours:
                 yield ours
-
-
-def final_answer(events: Iterable[Event]) -> Answer:
-    """The answer an event stream ends with (what `ask` returns where `stream` yields)."""
-    for event in events:
-        if isinstance(event, Done):
-            return event.answer
-    raise LLMFailed("the answer stream ended without a result")

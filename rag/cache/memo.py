@@ -19,8 +19,9 @@ import numpy as np
 from index.embedding import Embedder
 from index.text import elapsed_ms
 from rag.answering.meaning import Departed
-from rag.answering.pipeline import Answerer, Prepared, final_answer, related
+from rag.answering.pipeline import Answerer
 from rag.answering.prompts import Source
+from rag.answering.request import Prepared, final_answer, related
 from rag.cache.store import AnswerStore, question_key
 from rag.llm.base import Message, Usage
 from rag.retrieval.filters import Filters
