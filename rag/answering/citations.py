@@ -181,21 +181,23 @@ class Attributor:
                 return None
             first = self.cited == 0
             core = short_core(claim) if first and self.short_first else ""
+            held = None
             if core:
                 # The short answer must stand in a source it cites; the sentence that holds it there may
                 # carry the question's subject for it (「120億円。」 names nothing itself).
                 found = ((j, h) for j in marks if (h := holding_sentence(core, self.sources[j])) is not None)
-                self.held = next(found, None)
-                if self.held is None:
+                held = next(found, None)
+                if held is None:
                     self.dropped.append(claim)
                     return None
-                held = self.held[1]
-                if self.focus is not None and not (self.focus.bears(claim, True) or self.focus.bears(held, True)):
+                if self.focus is not None and not (self.focus.bears(claim, True) or self.focus.bears(held[1], True)):
                     self.off_topic.append(claim)
                     return None
             elif self.focus is not None and not self.focus.bears(claim, first=first):
                 self.off_topic.append(claim)
                 return None
+            if first:  # only a kept first sentence's: a dropped one's source may never be numbered
+                self.held = held
             self.factual += 1
             self.cited += 1
         for j in marks:
