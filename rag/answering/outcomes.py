@@ -3,7 +3,9 @@ refusal naming the closest posts; the answer objects built for each."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from index.text import Lang, elapsed_ms
 from rag.answering.citations import Attributed, Attributor, attribute
@@ -14,6 +16,8 @@ from rag.answering.prompts import Source
 from rag.answering.spans import span_answer_text
 from rag.llm.base import Usage
 from rag.types import NO_USAGE, Answer, Mode, Quoted, Related
+
+_MARKERS = re.compile(r"\[[\d,、 ]+\]")
 
 
 def quoted(keys: Sequence[KeyPassage], sources: Sequence[Source]) -> list[Quoted]:
@@ -53,6 +57,10 @@ def extractive(
     else:
         text = extractive_answer(question, sources, scorer, lang)
     checked = attribute(text, sources, scorer, quoted=[(k.source, k.text) for k in keys])
+    if keys and not any(c.isalnum() for c in _MARKERS.sub("", checked.text)):
+        # a passage the checks drop (one that repeats its post's title, split from its marker after a ？)
+        # left "。": it was shown to the reader as it stands, so it stands as the answer
+        checked = replace(checked, text=text)
     timings.setdefault("ttft_ms", elapsed_ms(t0))
     timings["total_ms"] = elapsed_ms(t0)
     return answer(checked, "extractive", lang, timings, usage, [], quoted(keys, sources), fallback)
