@@ -23,7 +23,7 @@ def main() -> None:
     changed = 0
     for record in result["questions"]:
         passages = [p["text"] for p in record.get("passages", [])]
-        correct, passage_correct = graded(record["answer"], passages, gold[record["id"]])
+        correct, passage_correct = graded(record["answer"], passages, gold[record["id"]], record.get("refused", False))
         changed += (correct, passage_correct) != (record["correct"], record["passage_correct"])
         record["correct"], record["passage_correct"] = correct, passage_correct
     before = result["metrics"]["answers"]["answer_accuracy"]

@@ -126,12 +126,13 @@ def evaluate(
     return {"metrics": metrics, "questions": records}
 
 
-def graded(answer: str, passages: list[str], q: Question) -> tuple[bool | None, bool]:
-    """Whether the answer, and the key passage alone, hold the gold answer (None: nothing to hold)."""
+def graded(answer: str, passages: list[str], q: Question, refused: bool = False) -> tuple[bool | None, bool]:
+    """Whether the answer, and the key passage alone, hold the gold answer (None: nothing to hold). A
+    refusal is never right: it lists related posts, whose titles may hold the figure asked for."""
     if not q.answerable:
         return None, False
     passage = " ".join(passages)
-    return grade(answer, q.answer).correct, bool(passage) and grade(passage, q.answer).correct
+    return not refused and grade(answer, q.answer).correct, bool(passage) and grade(passage, q.answer).correct
 
 
 def answer_record(answerer: Answerer, q: Question) -> dict[str, Any]:
@@ -139,7 +140,7 @@ def answer_record(answerer: Answerer, q: Question) -> dict[str, Any]:
     answer = answerer.ask(q.question)
     record = answer_json(answer)
     record.pop("id")  # an answer's log id (empty here) must not overwrite the question's id
-    correct, passage_correct = graded(answer.answer, [p.text for p in answer.passages], q)
+    correct, passage_correct = graded(answer.answer, [p.text for p in answer.passages], q, answer.refused)
     record.update(
         {
             "correct": correct,
