@@ -140,8 +140,8 @@ class Settings(BaseSettings):
     answer_english_terms: bool = Field(
         False, description="the model writes Japanese search terms for English questions"
     )
-    # Off: on the first 76 English tuning questions it answered +0.103 more right (95% CI -0.015 to +0.221)
-    # and cited better (0.89 against 0.79), inside the interval (docs/answers.md, "Third session").
+    # Off: on the first 76 English tuning questions it answered +0.044 more right (95% CI -0.074 to +0.162,
+    # refusals graded wrong) and cited better (0.89 against 0.79), inside the interval (docs/answers.md).
     answer_japanese_question: bool = Field(
         False, description="the model renders an English question in Japanese, which is searched and asked"
     )
