@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rag.answering.evidence import Scorer, select_evidence
+from rag.answering.passages import key_passages
 from rag.retrieval.retriever import Hit, Passage
 
 OPENING = "GX 社 は 新製品 の 発表会 を 開いた 。"
@@ -46,3 +47,11 @@ def test_a_spread_window_keeps_to_the_budget() -> None:
     hit = post(OPENING, *FILLER, FIGURE, *FILLER)
     for chars in (30, 60, 90):
         assert len(evidence(hit, "spread", chars).replace("…", "")) <= chars
+
+
+def test_a_key_passage_after_a_gap_is_quoted_without_the_gap_mark() -> None:
+    hit = post(OPENING, *FILLER, FIGURE)
+    sources = select_evidence(QUESTION, [hit], scorer(), max_sources=1, chars_per_source=60, favour_type=True,
+                              window="spread")  # fmt: skip
+    keys = key_passages(QUESTION, sources, scorer(), threshold=0.2)
+    assert [k.text for k in keys] == [FIGURE]

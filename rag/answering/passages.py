@@ -59,7 +59,8 @@ def key_passages(
     kind = wanted(question)
     candidates: list[tuple[int, str]] = []
     for j, source in enumerate(sources):
-        for sentence in split_sentences(source.text):
+        for piece in split_sentences(source.text):
+            sentence = piece.lstrip("…")  # a spread window's gap mark (evidence.py) is not the post's text
             quotable = len(sentence) >= _SHORTEST and not sentence.endswith("…") and quote(sentence) == clean(sentence)
             if quotable and has(sentence, kind):
                 candidates.append((j, sentence))
