@@ -20,7 +20,7 @@ from rag.answering.prompts import Source, clean
 from rag.answering.subject import SubjectGuard
 from rag.types import Citation
 
-_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,、]\s*\d+)*)\s*\]")
+MARKER = re.compile(r"\[\s*(\d+(?:\s*[,、]\s*\d+)*)\s*\]")
 # A sentence: up to a Japanese or western end mark (a period not inside a number), then any markers.
 KEEP = 0.35  # support needed to keep a marker the model wrote
 # e5 cosine of a short answer to its own evidence: median 0.877; to other questions' evidence: 95th
@@ -50,7 +50,7 @@ class Attributed:
 
 
 def _markers(sentence: str) -> list[int]:
-    return [int(n) for group in _MARKER.findall(sentence) for n in re.split(r"[,、]", group)]
+    return [int(n) for group in MARKER.findall(sentence) for n in re.split(r"[,、]", group)]
 
 
 def is_factual(claim: str) -> bool:
@@ -156,7 +156,7 @@ class Attributor:
 
     def add(self, sentence: str) -> str | None:
         """The sentence as it should read (markers checked, moved or added), or None when dropped."""
-        claim, tidied = _DANGLING.subn("", _MARKER.sub("", clean(sentence)).strip())
+        claim, tidied = _DANGLING.subn("", MARKER.sub("", clean(sentence)).strip())
         if tidied:  # "According to , inspection…" → "Inspection…"; "iPhone…" elsewhere stays as written
             claim = claim[:1].upper() + claim[1:]
         if not claim:
@@ -217,7 +217,7 @@ class Attributor:
             return None
         j, sentence = self.held
         claim = clean(sentence).strip()
-        if not claim or _MARKER.search(claim):
+        if not claim or MARKER.search(claim):
             return None
         self.kept += 1
         self.factual += 1

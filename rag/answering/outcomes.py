@@ -3,12 +3,11 @@ refusal naming the closest posts; the answer objects built for each."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from index.text import Lang, elapsed_ms
-from rag.answering.citations import Attributed, Attributor, attribute
+from rag.answering.citations import MARKER, Attributed, Attributor, attribute
 from rag.answering.evidence import Scorer
 from rag.answering.extractive import extractive_answer, refusal_text
 from rag.answering.passages import KeyPassage
@@ -16,8 +15,6 @@ from rag.answering.prompts import Source
 from rag.answering.spans import span_answer_text
 from rag.llm.base import Usage
 from rag.types import NO_USAGE, Answer, Mode, Quoted, Related
-
-_MARKERS = re.compile(r"\[[\d,、 ]+\]")
 
 
 def quoted(keys: Sequence[KeyPassage], sources: Sequence[Source]) -> list[Quoted]:
@@ -57,7 +54,7 @@ def extractive(
     else:
         text = extractive_answer(question, sources, scorer, lang)
     checked = attribute(text, sources, scorer, quoted=[(k.source, k.text) for k in keys])
-    if keys and not any(c.isalnum() for c in _MARKERS.sub("", checked.text)):
+    if keys and not any(c.isalnum() for c in MARKER.sub("", checked.text)):
         # a passage the checks drop (one that repeats its post's title, split from its marker after a ？)
         # left "。": it was shown to the reader as it stands, so it stands as the answer
         checked = replace(checked, text=text)
