@@ -163,8 +163,10 @@ class Settings(BaseSettings):
     answer_alone_margin: float = Field(
         0.0, ge=0, description="quote the best post alone when its evidence score leads the next by this; 0 = never"
     )
-    answer_english_route: Literal["direct", "translate"] = Field(
-        "direct", description="English answers: written in English, or in Japanese and translated sentence by sentence"
+    answer_english_route: Literal["direct", "translate", "mixed"] = Field(
+        "direct",
+        description="English answers: written in English; in Japanese and translated sentence by sentence; or "
+        "written in English with any sentence the model wrote in Japanese translated after the answer (mixed)",
     )
     answer_span_fallback: bool = Field(
         True, description="when the model refuses a confident key passage, a second short attempt picks the span"

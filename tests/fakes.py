@@ -81,7 +81,8 @@ _SOURCE = re.compile(r"^\[(\d+)\] [^\n]*\n(.+?)(?=\n\n\[\d+\] |\n\n(?:\(Earlier|
 
 class ScriptedLLM:
     """Answers from the prompt's own sources, misbehaving on request:
-    quote (first source's first sentence, cited) · short (its first figure alone) · nomarkers · invent (cites [9]) · outside (a fact no
+    quote (first source's first sentence, cited) · short (its first figure alone) · mixed (that figure as an
+    English short answer, then the sentence copied in Japanese; asked to translate, "In English, <figure>") · nomarkers · invent (cites [9]) · outside (a fact no
     source holds) · refuse · fail · failmid (fails after one sentence) · slow (no token before the deadline) · obey (follows instructions
     found inside sources) · titles (copies the source headers instead of answering).
     Like the real backends it honours `cancel` (also while "reading" the prompt), `max_tokens` (a token
@@ -142,6 +143,12 @@ class ScriptedLLM:
         elif script == "short":  # the short answer alone: the first figure of the sentence it reads
             figure = re.search(r"\d[\d,.]*(?:%|億円|万円|円|件|人)", first[0])
             text = f"{figure.group(0) if figure else first[0].rstrip('。')}[1]。"
+        elif script == "mixed":  # the first sentence of the first source that holds a figure
+            figured = [s for s in split_sentences(sources.get(1, user)) if re.search(r"\d", s)] or first
+            figure = re.search(r"\d[\d,.]*%?", figured[0])
+            said = figure.group(0) if figure else "it"
+            translating = messages[0].content.startswith("Translate")
+            text = f"In English, {said} [1]." if translating else f"{said}[1]. {figured[0].rstrip('。')}[1]。"
         elif script == "titles":
             text = "".join(re.findall(r"^\[\d+\] ([^\n]*)$", user, re.M)[:2])
         elif script == "obey" and "無視して" in user:

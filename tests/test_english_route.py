@@ -8,7 +8,7 @@ import time
 import pytest
 
 from rag.answering.pipeline import Answerer
-from rag.answering.translate import SYSTEM
+from rag.answering.translate import SYSTEM, in_japanese
 from rag.llm.gate import ModelGate
 from rag.retrieval.engine import Engine
 from rag.settings import Settings
@@ -40,3 +40,40 @@ def test_the_translation_is_asked_after_the_answer_frees_the_one_model(engine: E
     assert took < config.queue_s  # never waited on the gate the answer held
     shown = "".join(e.text for e in events if isinstance(e, Delta))
     assert shown.strip() == answer.answer.strip()
+
+
+def test_a_sentence_the_model_wrote_in_japanese_is_translated_after_the_english_ones(engine: Engine) -> None:
+    llm = ScriptedLLM("fake:mixed")  # an English short answer, then a source sentence copied in Japanese
+    config = answer_config(english_route="mixed", span_fallback=False, on_topic=False)
+    answerer = Answerer(engine, llm, config, gate=ModelGate(1))
+    before_translation, events = [], []
+    for event in answerer.stream(QUESTION):
+        events.append(event)
+        if isinstance(event, Delta) and len(llm.prompts) == 1:
+            before_translation.append(event.text)
+    answer = next(e.answer for e in events if isinstance(e, Done))
+    assert before_translation and not in_japanese("".join(before_translation))  # the English part at once
+    assert [p[0].content == SYSTEM for p in llm.prompts] == [False, True]  # then one translation
+    assert answer.mode == "generative" and "In English" in answer.answer and not in_japanese(answer.answer)
+    shown = "".join(e.text for e in events if isinstance(e, Delta))
+    assert shown.strip() == answer.answer.strip()
+
+
+def test_the_direct_route_shows_the_answer_as_the_model_wrote_it(engine: Engine) -> None:
+    llm = ScriptedLLM("fake:mixed")
+    config = answer_config(english_route="direct", span_fallback=False, on_topic=False)
+    answer = Answerer(engine, llm, config, gate=ModelGate(1)).ask(QUESTION)
+    assert len(llm.prompts) == 1 and in_japanese(answer.answer)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "japanese"),
+    [
+        ("3 generations[2]。", False),
+        ("22.5 billion dollars (225億ドル) in 2025[1].", False),
+        ("AWSはInferentia 3を搭載したEC2インスタンスを発表している[2]。", True),
+        ("意大利的AI国内法已经通过[1]。", True),
+    ],
+)
+def test_a_sentence_is_japanese_by_its_text_not_its_markers_or_asides(sentence: str, japanese: bool) -> None:
+    assert in_japanese(sentence) is japanese

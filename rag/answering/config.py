@@ -7,7 +7,7 @@ from typing import Literal
 
 from rag.llm.generate import Limits
 
-EnglishRoute = Literal["direct", "translate"]
+EnglishRoute = Literal["direct", "translate", "mixed"]
 
 
 @dataclass(frozen=True)

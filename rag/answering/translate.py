@@ -1,5 +1,7 @@
 """English answers written in Japanese first, then translated sentence by sentence: the route for
-English readers when the model reads Japanese evidence better in Japanese (RAG_ANSWER_ENGLISH_ROUTE).
+English readers when the model reads Japanese evidence better in Japanese (RAG_ANSWER_ENGLISH_ROUTE);
+or written in English, with only the sentences the model still wrote in Japanese or Chinese translated
+(the `mixed` route: the 1.5B model often copies a Japanese source sentence after an English short answer).
 
 A checked Japanese sentence is translated after its markers are verified; the translation must state
 the same quantities at the same scale (700億 is 70 billion, never 700 billion), else the Japanese
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass, field
 
 from index.text.quantities import english_scale, normalize, quantities, share_supported, with_english_scales
 from rag.llm.base import LLM, Message
@@ -24,6 +27,33 @@ _MARKERS = re.compile(r"\[\d+(?:,\s*\d+)*\]")
 _DATE = re.compile(r"^(\d{4})年(\d{1,2})月(?:(\d{1,2})日)?$")
 _MONTHS = "January February March April May June July August September October November December".split()
 _UNITS = {"jpy": "yen", "usd": "dollars", "eur": "euros", "pct": "%"}
+# Kana and CJK ideographs; a bracketed aside may keep the source's own figure (「22.5 billion (225億)」).
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+_ASIDE = re.compile(r"[(（][^()（）]{0,80}[)）]")
+
+
+def in_japanese(sentence: str) -> bool:
+    """Whether a sentence of an English answer is written in Japanese or Chinese, beyond its markers and
+    bracketed asides."""
+    return bool(_CJK.search(_ASIDE.sub("", _MARKERS.sub("", sentence))))
+
+
+@dataclass
+class EnglishOut:
+    """Where the checked sentences of one English answer go: to the reader at once, or held to be
+    translated when the model has finished (all of them on the translate route; on the mixed route the
+    first written in Japanese and every one after it, so the reader reads them in order)."""
+
+    translate_all: bool
+    held: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+
+    def hold(self, sentence: str) -> bool:
+        if self.translate_all or self.held or in_japanese(sentence):
+            self.held.append(sentence)
+            return True
+        self.sent.append(sentence)
+        return False
 
 
 def plainly(sentence: str) -> str | None:

@@ -21,7 +21,7 @@ from rag.answering.meaning import Meaning
 from rag.answering.passages import KeyPassage
 from rag.answering.prompts import NOT_IN_ARCHIVE, Source, build_messages
 from rag.answering.subject import SubjectGuard
-from rag.answering.translate import translate
+from rag.answering.translate import EnglishOut, translate
 from rag.llm.base import LLM, LLMFailed, LLMUnavailable, Message, Usage
 from rag.llm.gate import ModelGate
 from rag.llm.generate import LLMTimeout, ModelBusy, generate
@@ -67,13 +67,14 @@ class Writer:
         guard = SubjectGuard(b.focus_query, self.tokenizer.morphemes) if cfg.subject_guard else None
         quoted = [(k.source, k.text) for k in b.keys]
         checker = Attributor(b.sources, self.scorer, self.meaning.cosines, quoted, focus, cfg.short_first, guard)
-        # English by way of Japanese: the model answers in the evidence's language and the checked sentences
-        # are translated once it has finished (rag/answering/translate.py): a translation asked for while the
-        # answer still streams would wait for the model the answer holds.
-        japanese: list[str] | None = [] if b.lang == "en" and cfg.english_route == "translate" else None
+        # English by way of Japanese: the checked sentences to translate are held until the model has finished
+        # (rag/answering/translate.py): a translation asked for while the answer still streams would wait for
+        # the model the answer holds.
+        translating = b.lang == "en" and cfg.english_route != "direct"
+        route = EnglishOut(cfg.english_route == "translate") if translating else None
         messages = build_messages(
-            b.question, b.sources, "ja" if japanese is not None else b.lang, b.context, compact=cfg.compact_headers,
-            short_first=cfg.short_first, demonstrations=cfg.demonstrations,
+            b.question, b.sources, "ja" if route and route.translate_all else b.lang, b.context,
+            compact=cfg.compact_headers, short_first=cfg.short_first, demonstrations=cfg.demonstrations,
         )  # fmt: skip
         text, pending, usage = "", "", NO_USAGE
         try:
@@ -88,11 +89,11 @@ class Writer:
                 if NOT_IN_ARCHIVE.startswith(text.strip()) or NOT_IN_ARCHIVE in text:
                     continue  # might be the refusal token: show nothing yet
                 finished, pending = complete_sentences(pending)
-                yield from self._checked(checker, finished, b, japanese)
+                yield from self._checked(checker, finished, b, route)
         except (LLMUnavailable, LLMFailed) as exc:
             reason = "queue" if isinstance(exc, ModelBusy) else "timeout" if isinstance(exc, LLMTimeout) else "failure"
             if checker.cited:  # text was shown: it stays the answer, as streamed (nothing is withdrawn)
-                english = yield from self._translated(japanese, b)
+                english = yield from self._translated(route, b)
                 timings["total_ms"] = elapsed_ms(t0)
                 shown = _shown(checker.result(), english)
                 passages = outcomes.quoted(b.keys, b.sources)
@@ -106,10 +107,10 @@ class Writer:
                 return outcomes.span(picked, b.sources, self.scorer, b.lang, timings, t0, b.keys, usage)
             return outcomes.fallback(b.question, b.sources, self.scorer, b.lang, timings, t0, b.keys, usage,
                                      b.related, "refused")  # fmt: skip
-        yield from self._checked(checker, answer_sentences(pending), b, japanese)
+        yield from self._checked(checker, answer_sentences(pending), b, route)
         if cfg.short_first and b.lang == "ja" and (sentence := checker.short_alone()) is not None:
             yield Delta(checker.joiner() + sentence)
-        english = yield from self._translated(japanese, b)
+        english = yield from self._translated(route, b)
         checked = checker.result()
         if checker.cited == 0:
             reason = outcomes.nothing_kept(checker, checked)
@@ -129,36 +130,34 @@ class Writer:
         return spans.pick(self.llm, self.gate, messages, reply, b.question, b.lang, options, limits, b.cancel)
 
     def _checked(
-        self, checker: Attributor, sentences: list[str], b: Brief, japanese: list[str] | None
+        self, checker: Attributor, sentences: list[str], b: Brief, route: EnglishOut | None
     ) -> Iterator[Delta]:
-        """Only checked text reaches the reader: each finished sentence, with its markers corrected (kept
-        in `japanese` instead when it goes out translated)."""
+        """Only checked text reaches the reader: each finished sentence, with its markers corrected (held
+        by `route` instead when it goes out translated)."""
         for sentence in sentences:
             kept = checker.add(sentence)
-            if kept is None:
-                continue
-            if japanese is not None:
-                japanese.append(kept)
+            if kept is None or (route is not None and route.hold(kept)):
                 continue
             b.timings.setdefault("ttft_ms", elapsed_ms(b.t0))
             yield Delta(kept if checker.kept == 1 else checker.joiner() + kept)
 
-    def _translated(self, japanese: list[str] | None, b: Brief) -> Generator[Delta, None, list[str] | None]:
-        """The kept Japanese sentences in English, each streamed once translated (None off that route)."""
-        if japanese is None:
+    def _translated(self, route: EnglishOut | None, b: Brief) -> Generator[Delta, None, list[str] | None]:
+        """The answer's sentences as the reader got them, the held ones streamed once translated (None when
+        none was held)."""
+        if route is None or not route.held:
             return None
         english: list[str] = []
-        for sentence in japanese:
+        for sentence in route.held:
             if b.cancel.is_set():
                 break
             english.append(translate(self.llm, self.gate, sentence, self.config.limits(), b.cancel))
             b.timings.setdefault("ttft_ms", elapsed_ms(b.t0))
-            yield Delta(english[-1] if len(english) == 1 else " " + english[-1])
-        return english
+            yield Delta(english[-1] if len(english) == 1 and not route.sent else " " + english[-1])
+        return route.sent + english
 
 
 def _shown(checked: Attributed, english: list[str] | None) -> Attributed:
-    """The checked answer as the reader saw it: translated when it went out in English."""
+    """The checked answer as the reader saw it: with its translated sentences when some went out translated."""
     return replace(checked, text=" ".join(english)) if english else checked
 
 
