@@ -4,7 +4,9 @@ from the first with a 95% paired-bootstrap interval (the same questions resample
 
     python -m bench.compare BASE.json OTHER.json [...] [--lang en] [--out FILE]
 
-A default changes only when the whole interval of the difference lies on one side of zero."""
+A default changes only when the whole interval of the difference lies on one side of zero. English
+answers are also counted for the language they went out in: the share of English questions answered
+in Japanese or Chinese (`japanese_in_english`), paired the same way."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import write
+from rag.answering.translate import in_japanese
 
 BOOTSTRAP = 4000
 
@@ -42,6 +45,11 @@ def outcomes(run: dict[str, Any], lang: str | None) -> dict[str, dict[str, Any]]
     return {r["id"]: r for r in run["questions"] if lang is None or r["lang"] == lang}
 
 
+def japanese(r: dict[str, Any]) -> int:
+    """1 when an English question was answered, by the model, in Japanese or Chinese."""
+    return int(r["lang"] == "en" and r["mode"] == "generative" and in_japanese(r["answer"]))
+
+
 def measures(records: list[dict[str, Any]]) -> dict[str, Any]:
     answerable = [r for r in records if r["answerable"]]
     unanswerable = [r for r in records if not r["answerable"]]
@@ -60,6 +68,7 @@ def measures(records: list[dict[str, Any]]) -> dict[str, Any]:
         else 0.0,
         "citation_precision": round(sum(cited) / len(cited), 4) if cited else 0.0,
         "ttft_p50_ms": ttft[len(ttft) // 2] if ttft else None,
+        "japanese_in_english": sum(japanese(r) for r in records),
     }
 
 
@@ -79,6 +88,12 @@ def compare(paths: list[Path], lang: str | None = None) -> dict[str, Any]:
             row["vs_first"] = {"questions": len(shared), "difference": diff, "interval_95": [lo, hi],
                                "decided": lo > 0 or hi < 0, "gained": sum(1 for x, y in pairs if y > x),
                                "lost": sum(1 for x, y in pairs if x > y)}  # fmt: skip
+            english = [i for i in base if i in mine and base[i]["lang"] == "en"]
+            if english:
+                was, now = [japanese(base[i]) for i in english], [japanese(mine[i]) for i in english]
+                diff, lo, hi = paired_interval(was, now)
+                row["vs_first"]["japanese_in_english"] = {"questions": len(english), "difference": diff,
+                                                          "interval_95": [lo, hi]}  # fmt: skip
         out["runs"].append(row)
     return out
 
