@@ -41,6 +41,29 @@ def paired_interval(a: list[int], b: list[int], seed: int = 0) -> tuple[float, f
     return round(sum(diffs) / n, 4), round(means[int(0.025 * BOOTSTRAP)], 4), round(means[int(0.975 * BOOTSTRAP)], 4)
 
 
+def ratio_interval(a: list[tuple[int, int]], b: list[tuple[int, int]], seed: int = 0) -> tuple[float, float, float]:
+    """Difference of two ratios of sums (citation precision: gold citations over citations), per question
+    (part, whole) in each run, and its 95% bootstrap interval over the same resampled questions."""
+    rng = random.Random(seed)
+
+    def ratio(pairs: list[tuple[int, int]], picks: list[int]) -> float:
+        whole = sum(pairs[i][1] for i in picks)
+        return sum(pairs[i][0] for i in picks) / whole if whole else 0.0
+
+    n, everything = len(a), list(range(len(a)))
+    diffs = []
+    for _ in range(BOOTSTRAP):
+        picks = [rng.randrange(n) for _ in range(n)]
+        diffs.append(ratio(b, picks) - ratio(a, picks))
+    diffs.sort()
+    point = ratio(b, everything) - ratio(a, everything)
+    return round(point, 4), round(diffs[int(0.025 * BOOTSTRAP)], 4), round(diffs[int(0.975 * BOOTSTRAP)], 4)
+
+
+def _citations(r: dict[str, Any]) -> tuple[int, int]:
+    return sum(r.get("cited_gold", [])), len(r.get("cited_gold", []))
+
+
 def outcomes(run: dict[str, Any], lang: str | None) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in run["questions"] if lang is None or r["lang"] == lang}
 
@@ -88,6 +111,8 @@ def compare(paths: list[Path], lang: str | None = None) -> dict[str, Any]:
             row["vs_first"] = {"questions": len(shared), "difference": diff, "interval_95": [lo, hi],
                                "decided": lo > 0 or hi < 0, "gained": sum(1 for x, y in pairs if y > x),
                                "lost": sum(1 for x, y in pairs if x > y)}  # fmt: skip
+            diff, lo, hi = ratio_interval([_citations(base[i]) for i in shared], [_citations(mine[i]) for i in shared])
+            row["vs_first"]["citation_precision"] = {"difference": diff, "interval_95": [lo, hi]}
             english = [i for i in base if i in mine and base[i]["lang"] == "en"]
             if english:
                 was, now = [japanese(base[i]) for i in english], [japanese(mine[i]) for i in english]

@@ -37,3 +37,16 @@ def test_english_answers_written_in_japanese_are_counted_and_paired(tmp_path: Pa
     assert second["vs_first"]["gained"] == 1 and second["vs_first"]["difference"] == round(1 / 3, 4)
     assert second["vs_first"]["japanese_in_english"]["questions"] == 2
     assert second["vs_first"]["japanese_in_english"]["difference"] == -0.5
+
+
+def test_citation_precision_is_compared_as_a_ratio_of_sums_over_the_same_questions(tmp_path: Path) -> None:
+    def run(name: str, cited: list[list[bool]]) -> Path:
+        records = [_record(f"q{i}", "ja", True, "4割です[1]。") | {"cited_gold": c} for i, c in enumerate(cited)]
+        return _run(tmp_path, name, records)
+
+    # 2 of 4 citations to a gold post, then 3 of 3: a question that cited one wrong post of two cites one
+    before = run("a", [[True, False], [True], [False]] * 4)
+    after = run("b", [[True], [True], [True]] * 4)
+    change = compare([before, after])["runs"][1]["vs_first"]["citation_precision"]
+    assert change["difference"] == round(1 - 8 / 16, 4)
+    assert 0 < change["interval_95"][0] <= change["difference"] <= change["interval_95"][1]
