@@ -163,8 +163,9 @@ class Settings(BaseSettings):
     answer_alone_margin: float = Field(
         0.0, ge=0, description="quote the best post alone when its evidence score leads the next by this; 0 = never"
     )
+    # mixed: of 160 English tuning questions, answers in Japanese 40 -> 4, accuracy and citations unchanged
     answer_english_route: Literal["direct", "translate", "mixed"] = Field(
-        "direct",
+        "mixed",
         description="English answers: written in English; in Japanese and translated sentence by sentence; or "
         "written in English with any sentence the model wrote in Japanese translated after the answer (mixed)",
     )

@@ -3,12 +3,13 @@ checked answer is translated once the model has finished it, through the same mo
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
 from rag.answering.pipeline import Answerer
-from rag.answering.translate import SYSTEM, in_japanese
+from rag.answering.translate import SYSTEM, in_japanese, translate
 from rag.llm.gate import ModelGate
 from rag.retrieval.engine import Engine
 from rag.settings import Settings
@@ -77,3 +78,9 @@ def test_the_direct_route_shows_the_answer_as_the_model_wrote_it(engine: Engine)
 )
 def test_a_sentence_is_japanese_by_its_text_not_its_markers_or_asides(sentence: str, japanese: bool) -> None:
     assert in_japanese(sentence) is japanese
+
+
+def test_a_translation_still_in_japanese_is_not_used() -> None:
+    llm = ScriptedLLM("fake:quote")  # "translates" by copying the sentence back, and adds a marker
+    sentence = "目視検査の工数を40%削減しました[1]。"
+    assert translate(llm, ModelGate(1), sentence, answer_config().limits(), threading.Event()) == sentence

@@ -47,7 +47,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 def test_the_model_is_asked_the_japanese_rendering_and_answers_in_english(engine: Engine) -> None:
     llm = Rendering(RENDERING)
     answer = Answerer(engine, llm, READ_IN_JAPANESE).ask(ENGLISH)
-    asked = llm.prompts[-1][-1].content
+    asked = answer_prompt(llm)
     assert f"Question: {RENDERING} {ENGLISH}" in asked
     assert asked.rstrip().endswith("Answer in English.")
     assert "rendering_ms" in answer.timings and answer.citations
@@ -67,13 +67,18 @@ def test_the_rendering_is_what_is_searched(engine: Engine) -> None:
 def test_a_rendering_that_is_not_japanese_leaves_the_english_question(engine: Engine) -> None:
     llm = Rendering("Sure! Here is the translation you asked for.")
     Answerer(engine, llm, READ_IN_JAPANESE).ask(ENGLISH)
-    assert f"Question: {ENGLISH}" in llm.prompts[-1][-1].content
+    assert f"Question: {ENGLISH}" in answer_prompt(llm)
+
+
+def answer_prompt(llm: Rendering) -> str:
+    """The question's turn of the answer prompt (a translation of a sentence written in Japanese may follow)."""
+    return [p[-1].content for p in llm.prompts if p[-1].content.startswith("Sources:")][-1]
 
 
 def test_a_rendering_that_rambles_is_not_used(engine: Engine) -> None:
     llm = Rendering("検査" * 200 + "？")
     Answerer(engine, llm, READ_IN_JAPANESE).ask(ENGLISH)
-    assert f"Question: {ENGLISH}" in llm.prompts[-1][-1].content
+    assert f"Question: {ENGLISH}" in answer_prompt(llm)
 
 
 def test_off_by_default_the_english_question_is_asked_as_it_is(engine: Engine) -> None:

@@ -89,7 +89,8 @@ def translate(llm: LLM, gate: ModelGate, sentence: str, limits: Limits, cancel: 
     if text is None:
         return sentence
     text = text.strip().splitlines()[0].strip() if text.strip() else ""
-    if not text or share_supported(text, with_english_scales(sentence)) < 1.0:
+    # still Japanese is no translation (the model may copy it back); a changed quantity is a wrong one
+    if not text or in_japanese(text) or share_supported(text, with_english_scales(sentence)) < 1.0:
         return sentence
     if _MARKERS.findall(sentence) and not _MARKERS.findall(text):
         text = text.rstrip(".") + " " + " ".join(_MARKERS.findall(sentence)) + "."
