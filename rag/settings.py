@@ -160,8 +160,10 @@ class Settings(BaseSettings):
     answer_version_check: bool = Field(
         True, description="refuse before the model when no retrieved post names the product version asked about"
     )
+    # 0.3: on the 243 answerable Japanese tuning questions, citation precision +0.029 (95% CI +0.011 to
+    # +0.052), accuracy +0.008 (-0.012 to +0.029); English questions' cosine leads never reach it
     answer_alone_margin: float = Field(
-        0.0, ge=0, description="quote the best post alone when its evidence score leads the next by this; 0 = never"
+        0.3, ge=0, description="quote the best post alone when its evidence score leads the next by this; 0 = never"
     )
     # mixed: of 160 English tuning questions, answers in Japanese 40 -> 4, accuracy and citations unchanged
     answer_english_route: Literal["direct", "translate", "mixed"] = Field(
