@@ -84,3 +84,11 @@ def test_a_translation_still_in_japanese_is_not_used() -> None:
     llm = ScriptedLLM("fake:quote")  # "translates" by copying the sentence back, and adds a marker
     sentence = "目視検査の工数を40%削減しました[1]。"
     assert translate(llm, ModelGate(1), sentence, answer_config().limits(), threading.Event()) == sentence
+
+
+def test_the_japanese_check_reads_100000_characters_of_unclosed_asides_at_once() -> None:
+    # the aside pattern's worst case: every opening bracket followed by the most it may scan, never closed
+    hostile = ("（" + "あ" * 79) * 1250
+    started = time.perf_counter()
+    assert in_japanese(hostile) and not in_japanese(("(" + "a" * 79) * 1250)
+    assert time.perf_counter() - started < 0.5

@@ -42,6 +42,11 @@ def language_of(text: str) -> Lang:
     return "ja" if sum(1 for c in letters if _JAPANESE.match(c)) / len(letters) >= 0.2 else "en"
 
 
+def has_japanese(text: str) -> bool:
+    """Whether any kana or kanji is written in the text (the letters `language_of` counts)."""
+    return _JAPANESE.search(text) is not None
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of prose (a post): cut after 。！？!? and at line breaks."""
     return [s.strip() for s in _PROSE_SENTENCE.findall(text) if s.strip()]

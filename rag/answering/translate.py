@@ -13,6 +13,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
+from index.text import has_japanese
 from index.text.quantities import english_scale, normalize, quantities, share_supported, with_english_scales
 from rag.llm.base import LLM, Message
 from rag.llm.gate import ModelGate
@@ -27,15 +28,14 @@ _MARKERS = re.compile(r"\[\d+(?:,\s*\d+)*\]")
 _DATE = re.compile(r"^(\d{4})年(\d{1,2})月(?:(\d{1,2})日)?$")
 _MONTHS = "January February March April May June July August September October November December".split()
 _UNITS = {"jpy": "yen", "usd": "dollars", "eur": "euros", "pct": "%"}
-# Kana and CJK ideographs; a bracketed aside may keep the source's own figure (「22.5 billion (225億)」).
-_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+# A bracketed aside may keep the source's own figure (「22.5 billion (225億)」).
 _ASIDE = re.compile(r"[(（][^()（）]{0,80}[)）]")
 
 
 def in_japanese(sentence: str) -> bool:
     """Whether a sentence of an English answer is written in Japanese or Chinese, beyond its markers and
     bracketed asides."""
-    return bool(_CJK.search(_ASIDE.sub("", _MARKERS.sub("", sentence))))
+    return has_japanese(_ASIDE.sub("", _MARKERS.sub("", sentence)))
 
 
 @dataclass
